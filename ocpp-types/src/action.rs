@@ -1,0 +1,77 @@
+//! What every message type offers, whatever its version: its action name,
+//! its version and, for a request, its response type.
+
+use std::fmt::Debug;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Validate;
+
+/// An OCPP-J protocol version, as negotiated by WebSocket subprotocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Version {
+    /// OCPP 1.6-J with the security extension (`ocpp1.6`).
+    V16,
+    /// OCPP 2.0.1 (`ocpp2.0.1`).
+    V201,
+    /// OCPP 2.1 (`ocpp2.1`).
+    V21,
+}
+
+impl Version {
+    /// Every version, oldest first.
+    pub const ALL: [Version; 3] = [Version::V16, Version::V201, Version::V21];
+
+    /// The WebSocket subprotocol name.
+    pub const fn subprotocol(self) -> &'static str {
+        match self {
+            Version::V16 => "ocpp1.6",
+            Version::V201 => "ocpp2.0.1",
+            Version::V21 => "ocpp2.1",
+        }
+    }
+
+    /// The version for a subprotocol name.
+    pub fn from_subprotocol(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.subprotocol() == name)
+    }
+}
+
+/// The two ends of an OCPP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The charge point (1.6) or charging station (2.x): the WebSocket client.
+    ChargePoint,
+    /// The central system (1.6) or CSMS (2.x): the WebSocket server.
+    Csms,
+}
+
+/// A request payload (the body of a CALL).
+pub trait Request: Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static {
+    /// The action name on the wire (`BootNotification`).
+    const ACTION: &'static str;
+    /// The version this type belongs to.
+    const VERSION: Version;
+    /// The payload of the CALLRESULT that answers it.
+    type Response: Response;
+}
+
+/// A response payload (the body of a CALLRESULT).
+pub trait Response: Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static {
+    /// The action of the request it answers.
+    const ACTION: &'static str;
+    /// The version this type belongs to.
+    const VERSION: Version;
+}
+
+/// A message sent without a reply (the body of a 2.1 SEND frame).
+pub trait SendMessage:
+    Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static
+{
+    /// The action name on the wire (`NotifyPeriodicEventStream`).
+    const ACTION: &'static str;
+    /// The version this type belongs to.
+    const VERSION: Version;
+}
