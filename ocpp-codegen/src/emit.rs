@@ -68,7 +68,9 @@ impl<'a> Emitter<'a> {
             Ty::String(max) => max.is_some(),
             Ty::Integer(b) | Ty::Number(b) => b.any(),
             Ty::Named(n) => self.constrained.get(n.as_str()).copied().unwrap_or(false),
-            Ty::Array { item, min, max } => min.is_some() || max.is_some() || self.has_constraints(item),
+            Ty::Array { item, min, max } => {
+                min.is_some() || max.is_some() || self.has_constraints(item)
+            }
             Ty::DateTime | Ty::Bool | Ty::Any => false,
         }
     }
@@ -91,7 +93,11 @@ impl<'a> Emitter<'a> {
     fn module(&self) -> File {
         let v = self.v;
         let mut s = header(&self.all_sources());
-        let _ = writeln!(s, "//! {}: every message, generated from the official OCA JSON schemas.", v.title);
+        let _ = writeln!(
+            s,
+            "//! {}: every message, generated from the official OCA JSON schemas.",
+            v.title
+        );
         s.push_str(
             "//!\n//! One request and one response type per action (`BootNotificationRequest`,\n\
              //! `BootNotificationResponse`), the shared enumerations and data types,\n\
@@ -108,7 +114,12 @@ impl<'a> Emitter<'a> {
                 .chain(&a.response)
                 .map(|m| m.object.name.as_str())
                 .collect();
-            let _ = writeln!(s, "pub use {}::{{{}}};", module_name(&a.name), names.join(", "));
+            let _ = writeln!(
+                s,
+                "pub use {}::{{{}}};",
+                module_name(&a.name),
+                names.join(", ")
+            );
         }
         s.push_str("\nuse crate::{DecodeError, Path, Role, Validate, Violation};\n\n");
         self.action_enum(&mut s);
@@ -135,7 +146,12 @@ impl<'a> Emitter<'a> {
             } else {
                 "A request"
             };
-            let _ = writeln!(s, "    /// {kind} sent by {}.\n    {},", senders_text(a.senders), a.name);
+            let _ = writeln!(
+                s,
+                "    /// {kind} sent by {}.\n    {},",
+                senders_text(a.senders),
+                a.name
+            );
         }
         s.push_str("}\n\nimpl Action {\n");
         let _ = writeln!(
@@ -253,7 +269,11 @@ impl<'a> Emitter<'a> {
             .actions
             .iter()
             .filter_map(|a| {
-                let m = if response { a.response.as_ref()? } else { &a.request };
+                let m = if response {
+                    a.response.as_ref()?
+                } else {
+                    &a.request
+                };
                 Some((a.name.as_str(), m.object.name.as_str()))
             })
             .collect();
@@ -274,7 +294,10 @@ impl<'a> Emitter<'a> {
             "impl Validate for {ty} {{\n    fn validate_at(&self, path: &Path<'_>, out: &mut Vec<Violation>) {{\n        match self {{"
         );
         for (action, _) in &members {
-            let _ = writeln!(s, "            {ty}::{action}(m) => m.validate_at(path, out),");
+            let _ = writeln!(
+                s,
+                "            {ty}::{action}(m) => m.validate_at(path, out),"
+            );
         }
         s.push_str("        }\n    }\n}\n\n");
         for (action, name) in &members {
@@ -334,7 +357,11 @@ impl<'a> Emitter<'a> {
 
     fn datatypes(&self) -> File {
         let mut s = header(&self.all_sources());
-        let _ = writeln!(s, "//! The data types shared by the messages of {}.\n", self.v.title);
+        let _ = writeln!(
+            s,
+            "//! The data types shared by the messages of {}.\n",
+            self.v.title
+        );
         let objects: Vec<&Object> = self
             .v
             .types
@@ -373,16 +400,27 @@ impl<'a> Emitter<'a> {
         request.doc = Some(message_doc(
             &a.request.object,
             &if a.response.is_none() {
-                format!("The `{}` SEND message, sent by {}; it is never answered.", a.name, senders_text(a.senders))
+                format!(
+                    "The `{}` SEND message, sent by {}; it is never answered.",
+                    a.name,
+                    senders_text(a.senders)
+                )
             } else {
-                format!("The `{}` request, sent by {}.", a.name, senders_text(a.senders))
+                format!(
+                    "The `{}` request, sent by {}.",
+                    a.name,
+                    senders_text(a.senders)
+                )
             },
         ));
         self.emit_object(&mut body, &request, &mut uses);
         match &a.response {
             Some(r) => {
                 let mut response = r.object.clone();
-                response.doc = Some(message_doc(&r.object, &format!("The response to a `{}` request.", a.name)));
+                response.doc = Some(message_doc(
+                    &r.object,
+                    &format!("The response to a `{}` request.", a.name),
+                ));
                 self.emit_object(&mut body, &response, &mut uses);
                 let _ = writeln!(
                     body,
@@ -486,7 +524,11 @@ impl<'a> Emitter<'a> {
                 "    #[cfg_attr(feature = \"schemars\", schemars(with = \"{schema_ty}\"))]"
             );
         }
-        let ty = if f.required { ty } else { format!("Option<{ty}>") };
+        let ty = if f.required {
+            ty
+        } else {
+            format!("Option<{ty}>")
+        };
         let _ = writeln!(s, "    pub {}: {ty},", f.rust);
     }
 
@@ -532,7 +574,10 @@ impl<'a> Emitter<'a> {
                 "crate::__check::number(rust_decimal::Decimal::from(*{expr}), {}, &{p}, out);\n",
                 bound_args(b)
             ),
-            Ty::Number(b) => format!("crate::__check::number(*{expr}, {}, &{p}, out);\n", bound_args(b)),
+            Ty::Number(b) => format!(
+                "crate::__check::number(*{expr}, {}, &{p}, out);\n",
+                bound_args(b)
+            ),
             Ty::Array { item, min, max } => {
                 let mut out = String::new();
                 if min.is_some() || max.is_some() {
@@ -544,7 +589,11 @@ impl<'a> Emitter<'a> {
                     );
                 }
                 if self.has_constraints(item) {
-                    let (i, item_var, q) = (format!("i{depth}"), format!("item{depth}"), format!("q{depth}"));
+                    let (i, item_var, q) = (
+                        format!("i{depth}"),
+                        format!("item{depth}"),
+                        format!("q{depth}"),
+                    );
                     let _ = writeln!(
                         out,
                         "for ({i}, {item_var}) in {expr}.iter().enumerate() {{\n    let {q} = {p}.index({i});"
@@ -570,11 +619,23 @@ fn emit_enum(s: &mut String, e: &Enum) {
         let _ = writeln!(s, "    /// `{}`", v.wire);
         if v.aliases.is_empty() {
             if v.name != v.wire {
-                let _ = writeln!(s, "    #[serde(rename = \"{0}\")]\n    #[strum(serialize = \"{0}\")]", v.wire);
+                let _ = writeln!(
+                    s,
+                    "    #[serde(rename = \"{0}\")]\n    #[strum(serialize = \"{0}\")]",
+                    v.wire
+                );
             }
         } else {
-            let serde_aliases: String = v.aliases.iter().map(|a| format!(", alias = \"{a}\"")).collect();
-            let strum_aliases: String = v.aliases.iter().map(|a| format!(", serialize = \"{a}\"")).collect();
+            let serde_aliases: String = v
+                .aliases
+                .iter()
+                .map(|a| format!(", alias = \"{a}\""))
+                .collect();
+            let strum_aliases: String = v
+                .aliases
+                .iter()
+                .map(|a| format!(", serialize = \"{a}\""))
+                .collect();
             let _ = writeln!(
                 s,
                 "    #[serde(rename = \"{0}\"{serde_aliases})]\n    #[strum(to_string = \"{0}\"{strum_aliases})]",
@@ -713,7 +774,10 @@ fn doc(s: &mut String, indent: &str, text: Option<&str>, fallback: &str) {
         return;
     };
     let text = asciidoc_refs(text);
-    let normalized = text.replace("\\r\\n", "\n").replace("\r\n", "\n").replace('\r', "\n");
+    let normalized = text
+        .replace("\\r\\n", "\n")
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
     let mut blank = false;
     for line in normalized.lines() {
         let line = line.trim();
@@ -739,7 +803,11 @@ fn asciidoc_refs(text: &str) -> String {
         };
         out.push_str(&rest[..start]);
         let inner = &rest[start + 2..start + len];
-        out.push_str(inner.split_once(',').map_or(inner, |(_, label)| label.trim()));
+        out.push_str(
+            inner
+                .split_once(',')
+                .map_or(inner, |(_, label)| label.trim()),
+        );
         rest = &rest[start + len + 2..];
     }
     out.push_str(rest);
@@ -796,20 +864,37 @@ mod tests {
     fn decimal_literals_are_exact() {
         assert_eq!(decimal_literal("0.1"), "rust_decimal::Decimal::new(1, 1)");
         assert_eq!(decimal_literal("0"), "rust_decimal::Decimal::new(0, 0)");
-        assert_eq!(decimal_literal("-100"), "rust_decimal::Decimal::new(-100, 0)");
-        assert_eq!(decimal_literal("100.5"), "rust_decimal::Decimal::new(1005, 1)");
+        assert_eq!(
+            decimal_literal("-100"),
+            "rust_decimal::Decimal::new(-100, 0)"
+        );
+        assert_eq!(
+            decimal_literal("100.5"),
+            "rust_decimal::Decimal::new(1005, 1)"
+        );
         assert_eq!(decimal_literal("-0.5"), "rust_decimal::Decimal::new(-5, 1)");
     }
 
     #[test]
     fn docs_escape_markup_and_wrap_urls() {
         let mut s = String::new();
-        doc(&mut s, "", Some("See [1] at https://example.com/a.\\r\\n<b> *x*"), "");
-        assert_eq!(s, "/// See \\[1\\] at <https://example.com/a>.\n/// &lt;b&gt; \\*x\\*\n");
+        doc(
+            &mut s,
+            "",
+            Some("See [1] at https://example.com/a.\\r\\n<b> *x*"),
+            "",
+        );
+        assert_eq!(
+            s,
+            "/// See \\[1\\] at <https://example.com/a>.\n/// &lt;b&gt; \\*x\\*\n"
+        );
     }
 
     #[test]
     fn asciidoc_references_keep_their_label() {
-        assert_eq!(asciidoc_refs("When <<cmn_x,Status>> is <<y>>."), "When Status is y.");
+        assert_eq!(
+            asciidoc_refs("When <<cmn_x,Status>> is <<y>>."),
+            "When Status is y."
+        );
     }
 }

@@ -37,7 +37,9 @@ pub fn generate(schema_dir: &Path) -> Result<Vec<File>, Error> {
 pub fn stale(root: &Path, files: &[File]) -> Vec<String> {
     let mut out: Vec<String> = files
         .iter()
-        .filter(|f| std::fs::read_to_string(root.join(&f.path)).ok().as_deref() != Some(f.text.as_str()))
+        .filter(|f| {
+            std::fs::read_to_string(root.join(&f.path)).ok().as_deref() != Some(f.text.as_str())
+        })
         .map(|f| f.path.clone())
         .collect();
     out.extend(extra_files(root, files));

@@ -238,8 +238,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn build(mut self, schema_dir: &Path) -> Result<Version, Error> {
+    fn build(self, schema_dir: &Path) -> Result<Version, Error> {
         let sources = read_sources(schema_dir, self.info.folders)?;
+        self.build_from(sources)
+    }
+
+    fn build_from(mut self, sources: Vec<Source>) -> Result<Version, Error> {
         let mut requests: BTreeMap<String, Source> = BTreeMap::new();
         let mut responses: BTreeMap<String, Source> = BTreeMap::new();
         for src in sources {
@@ -285,7 +289,8 @@ impl<'a> Builder<'a> {
         if let Some((name, src)) = responses.into_iter().next() {
             return Err(format!("{}: response without request `{name}`", src.file));
         }
-        self.cfg.check_actions(actions.iter().map(|a| a.name.as_str()))?;
+        self.cfg
+            .check_actions(actions.iter().map(|a| a.name.as_str()))?;
         for key in self.cfg.types.keys() {
             if !self.used_names.contains(key) {
                 return Err(format!(
@@ -310,7 +315,11 @@ impl<'a> Builder<'a> {
             title: self.info.title,
             folders: self.info.folders,
             actions,
-            types: self.types.into_iter().map(|(k, (t, _, _))| (k, t)).collect(),
+            types: self
+                .types
+                .into_iter()
+                .map(|(k, (t, _, _))| (k, t))
+                .collect(),
         })
     }
 
@@ -372,7 +381,10 @@ impl<'a> Builder<'a> {
         }
         let open = node.get("additionalProperties") != Some(&Value::Bool(false));
         if open && fields.iter().any(|f| f.rust == "extra") {
-            return Err(format!("{}: open object `{name}` has a member `extra`", ctx.file));
+            return Err(format!(
+                "{}: open object `{name}` has a member `extra`",
+                ctx.file
+            ));
         }
         Ok(Object {
             name: name.to_owned(),
@@ -681,10 +693,127 @@ fn variant_name(wire: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// Builds a version from in-memory schema files.
+    fn build(module: &str, names: &str, files: Vec<(&str, Value)>) -> Result<Version, Error> {
+        let info = VERSIONS.iter().find(|v| v.module == module).unwrap();
+        let config = Config::parse(names, "").unwrap();
+        let cfg = config.version(module);
+        let sources = files
+            .into_iter()
+            .map(|(file, root)| Source {
+                file: file.to_owned(),
+                root,
+            })
+            .collect();
+        Builder::new(info, &cfg).build_from(sources)
+    }
+
+    fn v16_pair(action: &str, request: Value) -> Vec<(String, Value)> {
+        vec![
+            (format!("v16/{action}.json"), request),
+            (
+                format!("v16/{action}Response.json"),
+                json!({"type": "object", "additionalProperties": false, "properties": {}}),
+            ),
+        ]
+    }
+
+    fn inline_status(members: &[&str]) -> Value {
+        json!({"type": "object", "additionalProperties": false,
+               "properties": {"status": {"type": "string", "enum": members}}})
+    }
+
+    #[test]
+    fn one_name_for_two_different_inline_shapes_fails() {
+        let mut files = v16_pair("A", inline_status(&["Accepted", "Rejected"]));
+        files.extend(v16_pair("B", inline_status(&["Accepted", "Blocked"])));
+        let names = r#"[v16.types]
+"ARequest.status" = "Status"
+"BRequest.status" = "Status""#;
+        let files = files.iter().map(|(f, v)| (f.as_str(), v.clone())).collect();
+        let err = build("v16", names, files).unwrap_err();
+        assert!(
+            err.contains("type `Status` has two different shapes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn one_name_for_two_equal_inline_shapes_is_one_type() {
+        let mut files = v16_pair("A", inline_status(&["Accepted", "Rejected"]));
+        files.extend(v16_pair("B", inline_status(&["Accepted", "Rejected"])));
+        let names = r#"[v16.types]
+"ARequest.status" = "Status"
+"BRequest.status" = "Status""#;
+        let files = files.iter().map(|(f, v)| (f.as_str(), v.clone())).collect();
+        let v = build("v16", names, files).unwrap();
+        assert_eq!(v.types.len(), 1);
+        assert_eq!(v.actions.len(), 2);
+    }
+
+    #[test]
+    fn an_unnamed_inline_type_fails_naming_its_key() {
+        let files = v16_pair("A", inline_status(&["Accepted"]));
+        let files = files.iter().map(|(f, v)| (f.as_str(), v.clone())).collect();
+        let err = build("v16", "", files).unwrap_err();
+        assert!(err.contains("`ARequest.status` has no name"), "{err}");
+    }
+
+    #[test]
+    fn an_unused_name_fails() {
+        let files = v16_pair("A", json!({"type": "object", "properties": {}}));
+        let files = files.iter().map(|(f, v)| (f.as_str(), v.clone())).collect();
+        let err = build("v16", "[v16.types]\n\"ARequest.gone\" = \"Gone\"", files).unwrap_err();
+        assert!(err.contains("names nothing"), "{err}");
+    }
+
+    #[test]
+    fn same_named_definitions_that_differ_fail() {
+        let with_def = |members: &[&str]| {
+            json!({"type": "object", "additionalProperties": false,
+                   "definitions": {"StatusEnumType": {"javaType": "StatusEnum", "type": "string", "enum": members}},
+                   "properties": {"status": {"$ref": "#/definitions/StatusEnumType"}}})
+        };
+        let empty = json!({"type": "object", "properties": {}});
+        let files = vec![
+            ("v201/ARequest.json", with_def(&["Accepted"])),
+            ("v201/AResponse.json", empty.clone()),
+            ("v201/BRequest.json", with_def(&["Accepted", "Rejected"])),
+            ("v201/BResponse.json", empty),
+        ];
+        let err = build("v201", "", files).unwrap_err();
+        assert!(
+            err.contains("`StatusEnum` has two different shapes: in v201/ARequest.json and in v201/BRequest.json"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn descriptions_do_not_make_definitions_differ() {
+        let with_def = |doc: &str| {
+            json!({"type": "object", "additionalProperties": false,
+                   "definitions": {"StatusEnumType": {"javaType": "StatusEnum", "description": doc, "type": "string", "enum": ["Accepted"]}},
+                   "properties": {"status": {"$ref": "#/definitions/StatusEnumType"}}})
+        };
+        let empty = json!({"type": "object", "properties": {}});
+        let files = vec![
+            ("v201/ARequest.json", with_def("one")),
+            ("v201/AResponse.json", empty.clone()),
+            ("v201/BRequest.json", with_def("two")),
+            ("v201/BResponse.json", empty),
+        ];
+        let v = build("v201", "", files).unwrap();
+        assert!(v.types.contains_key("StatusEnum"));
+    }
 
     #[test]
     fn variant_names_keep_spelling_and_drop_separators() {
-        assert_eq!(variant_name("Energy.Active.Import.Register"), "EnergyActiveImportRegister");
+        assert_eq!(
+            variant_name("Energy.Active.Import.Register"),
+            "EnergyActiveImportRegister"
+        );
         assert_eq!(variant_name("L1-N"), "L1N");
         assert_eq!(variant_name("s309-1P-16A"), "S3091P16A");
         assert_eq!(variant_name("SuspendedEVSE"), "SuspendedEVSE");

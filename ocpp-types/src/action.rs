@@ -49,7 +49,9 @@ pub enum Role {
 }
 
 /// A request payload (the body of a CALL).
-pub trait Request: Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static {
+pub trait Request:
+    Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static
+{
     /// The action name on the wire (`BootNotification`).
     const ACTION: &'static str;
     /// The version this type belongs to.
@@ -59,7 +61,9 @@ pub trait Request: Serialize + DeserializeOwned + Validate + Debug + Clone + Sen
 }
 
 /// A response payload (the body of a CALLRESULT).
-pub trait Response: Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static {
+pub trait Response:
+    Serialize + DeserializeOwned + Validate + Debug + Clone + Send + Sync + 'static
+{
     /// The action of the request it answers.
     const ACTION: &'static str;
     /// The version this type belongs to.

@@ -33,7 +33,9 @@ impl Visitor<'_> for DecimalVisitor {
         let text = v.to_string();
         Decimal::from_str(&text)
             .or_else(|_| Decimal::from_scientific(&text))
-            .map_err(|_| E::invalid_value(de::Unexpected::Float(v), &"a number of at most 28 digits"))
+            .map_err(|_| {
+                E::invalid_value(de::Unexpected::Float(v), &"a number of at most 28 digits")
+            })
     }
 }
 

@@ -75,7 +75,8 @@ impl fmt::Display for Path<'_> {
         }
         match self.segment {
             Segment::Root => Ok(()),
-            Segment::Field(name) if matches!(self.parent, Some(p) if !matches!(p.segment, Segment::Root)) => {
+            Segment::Field(name) if matches!(self.parent, Some(p) if !matches!(p.segment, Segment::Root)) =>
+            {
                 write!(f, ".{name}")
             }
             Segment::Field(name) => f.write_str(name),
@@ -318,9 +319,23 @@ mod tests {
     fn multiple_of_is_exact() {
         let mut out = Vec::new();
         let tenth = Some(Decimal::new(1, 1));
-        check::number(Decimal::new(321, 1), None, None, tenth, &Path::ROOT, &mut out);
+        check::number(
+            Decimal::new(321, 1),
+            None,
+            None,
+            tenth,
+            &Path::ROOT,
+            &mut out,
+        );
         assert!(out.is_empty());
-        check::number(Decimal::new(3215, 2), None, None, tenth, &Path::ROOT, &mut out);
+        check::number(
+            Decimal::new(3215, 2),
+            None,
+            None,
+            tenth,
+            &Path::ROOT,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].to_string(), "32.15, not a multiple of 0.1");
     }
