@@ -126,6 +126,7 @@ impl<'a> Emitter<'a> {
         self.any_enum(&mut s, false);
         self.any_enum(&mut s, true);
         self.decoders(&mut s);
+        self.protocol(&mut s);
         File {
             path: format!("{}/mod.rs", self.dir()),
             text: s,
@@ -303,7 +304,13 @@ impl<'a> Emitter<'a> {
         for (action, name) in &members {
             let _ = writeln!(
                 s,
-                "impl From<{name}> for {ty} {{\n    fn from(m: {name}) -> Self {{\n        {ty}::{action}(m)\n    }}\n}}\n"
+                "impl From<{name}> for {ty} {{\n    fn from(m: {name}) -> Self {{\n        {ty}::{action}(m)\n    }}\n}}\n\n\
+                 impl TryFrom<{ty}> for {name} {{\n    type Error = {ty};\n    fn try_from(m: {ty}) -> Result<Self, {ty}> {{\n        match m {{\n            {ty}::{action}(m) => Ok(m),\n            {other}\n        }}\n    }}\n}}\n",
+                other = if members.len() > 1 {
+                    "other => Err(other),"
+                } else {
+                    ""
+                },
             );
         }
     }
@@ -332,6 +339,26 @@ impl<'a> Emitter<'a> {
             }
             s.push_str("        _ => Err(DecodeError::unknown_action(action)),\n    }\n}\n\n");
         }
+    }
+
+    fn protocol(&self, s: &mut String) {
+        let m = self.v.variant;
+        let _ = writeln!(
+            s,
+            "/// {title} as a [`crate::Protocol`], for code generic over versions.\n\
+             #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]\npub struct {m};\n\n\
+             impl crate::Protocol for {m} {{\n    const VERSION: crate::Version = crate::Version::{m};\n    \
+             type Action = Action;\n    type AnyRequest = AnyRequest;\n    type AnyResponse = AnyResponse;\n\n    \
+             fn action(name: &str) -> Option<Action> {{\n        name.parse().ok()\n    }}\n\n    \
+             fn action_name(action: Action) -> &'static str {{\n        action.as_str()\n    }}\n\n    \
+             fn is_sent_by(action: Action, role: Role) -> bool {{\n        action.is_sent_by(role)\n    }}\n\n    \
+             fn is_send(action: Action) -> bool {{\n        action.is_send()\n    }}\n\n    \
+             fn request_action(request: &AnyRequest) -> Action {{\n        request.action()\n    }}\n\n    \
+             fn response_action(response: &AnyResponse) -> Action {{\n        response.action()\n    }}\n\n    \
+             fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {{\n        decode_request(action, payload)\n    }}\n\n    \
+             fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {{\n        decode_response(action, payload)\n    }}\n}}",
+            title = self.v.title,
+        );
     }
 
     // ----- enums.rs and datatypes.rs -----
@@ -424,19 +451,21 @@ impl<'a> Emitter<'a> {
                 self.emit_object(&mut body, &response, &mut uses);
                 let _ = writeln!(
                     body,
-                    "impl crate::Request for {req} {{\n    const ACTION: &'static str = \"{action}\";\n    const VERSION: crate::Version = {version};\n    type Response = {resp};\n}}\n\n\
-                     impl crate::Response for {resp} {{\n    const ACTION: &'static str = \"{action}\";\n    const VERSION: crate::Version = {version};\n}}",
+                    "impl crate::Request for {req} {{\n    const ACTION: &'static str = \"{action}\";\n    const VERSION: crate::Version = {version};\n    type Response = {resp};\n    type Protocol = super::{marker};\n}}\n\n\
+                     impl crate::Response for {resp} {{\n    const ACTION: &'static str = \"{action}\";\n    const VERSION: crate::Version = {version};\n    type Protocol = super::{marker};\n}}",
                     req = request.name,
                     resp = response.name,
                     action = a.name,
+                    marker = self.v.variant,
                 );
             }
             None => {
                 let _ = writeln!(
                     body,
-                    "impl crate::SendMessage for {req} {{\n    const ACTION: &'static str = \"{action}\";\n    const VERSION: crate::Version = {version};\n}}",
+                    "impl crate::SendMessage for {req} {{\n    const ACTION: &'static str = \"{action}\";\n    const VERSION: crate::Version = {version};\n    type Protocol = super::{marker};\n}}",
                     req = request.name,
                     action = a.name,
+                    marker = self.v.variant,
                 );
             }
         }

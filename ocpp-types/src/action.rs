@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Validate;
+use crate::{DecodeError, Validate};
 
 /// An OCPP-J protocol version, as negotiated by WebSocket subprotocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,7 +57,9 @@ pub trait Request:
     /// The version this type belongs to.
     const VERSION: Version;
     /// The payload of the CALLRESULT that answers it.
-    type Response: Response;
+    type Response: Response<Protocol = Self::Protocol>;
+    /// The version's messages.
+    type Protocol: Protocol<AnyRequest: From<Self>>;
 }
 
 /// A response payload (the body of a CALLRESULT).
@@ -68,6 +70,8 @@ pub trait Response:
     const ACTION: &'static str;
     /// The version this type belongs to.
     const VERSION: Version;
+    /// The version's messages.
+    type Protocol: Protocol<AnyResponse: From<Self> + TryInto<Self>>;
 }
 
 /// A message sent without a reply (the body of a 2.1 SEND frame).
@@ -78,4 +82,46 @@ pub trait SendMessage:
     const ACTION: &'static str;
     /// The version this type belongs to.
     const VERSION: Version;
+    /// The version's messages.
+    type Protocol: Protocol<AnyRequest: From<Self>>;
+}
+
+/// One OCPP version's messages, for code that is generic over versions
+/// (the RPC endpoint, the transport). Implemented by `v16::V16`,
+/// `v201::V201` and `v21::V21`.
+pub trait Protocol: Debug + Clone + Copy + Default + Send + Sync + 'static {
+    /// The version.
+    const VERSION: Version;
+    /// The version's `Action` enum.
+    type Action: Debug
+        + Clone
+        + Copy
+        + PartialEq
+        + Eq
+        + std::hash::Hash
+        + std::fmt::Display
+        + Send
+        + Sync
+        + 'static;
+    /// The version's `AnyRequest`: every request and SEND payload.
+    type AnyRequest: Serialize + Validate + Debug + Clone + PartialEq + Send + Sync + 'static;
+    /// The version's `AnyResponse`: every response payload.
+    type AnyResponse: Serialize + Validate + Debug + Clone + PartialEq + Send + Sync + 'static;
+
+    /// The action with wire name `name`.
+    fn action(name: &str) -> Option<Self::Action>;
+    /// The wire name of `action`.
+    fn action_name(action: Self::Action) -> &'static str;
+    /// Whether `role` may send `action`.
+    fn is_sent_by(action: Self::Action, role: Role) -> bool;
+    /// Whether `action` travels in a SEND frame (2.1), never answered.
+    fn is_send(action: Self::Action) -> bool;
+    /// The action of a request payload.
+    fn request_action(request: &Self::AnyRequest) -> Self::Action;
+    /// The action of a response payload.
+    fn response_action(response: &Self::AnyResponse) -> Self::Action;
+    /// Decodes the request (or SEND) payload of `action`.
+    fn decode_request(action: &str, payload: &str) -> Result<Self::AnyRequest, DecodeError>;
+    /// Decodes the response payload of `action`.
+    fn decode_response(action: &str, payload: &str) -> Result<Self::AnyResponse, DecodeError>;
 }

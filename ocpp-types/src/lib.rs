@@ -30,7 +30,7 @@ mod number;
 mod skip;
 mod validate;
 
-pub use action::{Request, Response, Role, SendMessage, Version};
+pub use action::{Protocol, Request, Response, Role, SendMessage, Version};
 pub use bounded::{BoundedString, LengthError};
 pub use decode::{DecodeError, DecodeErrorKind, decode};
 pub use validate::{Actual, Constraint, Path, Validate, Violation, Violations};

@@ -51,9 +51,11 @@ impl crate::Request for AuthorizeRequest {
     const ACTION: &'static str = "Authorize";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = AuthorizeResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for AuthorizeResponse {
     const ACTION: &'static str = "Authorize";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -124,9 +124,11 @@ impl crate::Request for BootNotificationRequest {
     const ACTION: &'static str = "BootNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = BootNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for BootNotificationResponse {
     const ACTION: &'static str = "BootNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

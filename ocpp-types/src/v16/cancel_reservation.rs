@@ -38,9 +38,11 @@ impl crate::Request for CancelReservationRequest {
     const ACTION: &'static str = "CancelReservation";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = CancelReservationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for CancelReservationResponse {
     const ACTION: &'static str = "CancelReservation";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

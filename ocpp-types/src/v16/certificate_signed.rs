@@ -44,9 +44,11 @@ impl crate::Request for CertificateSignedRequest {
     const ACTION: &'static str = "CertificateSigned";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = CertificateSignedResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for CertificateSignedResponse {
     const ACTION: &'static str = "CertificateSigned";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -41,9 +41,11 @@ impl crate::Request for ChangeAvailabilityRequest {
     const ACTION: &'static str = "ChangeAvailability";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ChangeAvailabilityResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ChangeAvailabilityResponse {
     const ACTION: &'static str = "ChangeAvailability";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

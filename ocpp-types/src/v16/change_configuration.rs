@@ -50,9 +50,11 @@ impl crate::Request for ChangeConfigurationRequest {
     const ACTION: &'static str = "ChangeConfiguration";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ChangeConfigurationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ChangeConfigurationResponse {
     const ACTION: &'static str = "ChangeConfiguration";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

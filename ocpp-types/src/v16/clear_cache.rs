@@ -34,9 +34,11 @@ impl crate::Request for ClearCacheRequest {
     const ACTION: &'static str = "ClearCache";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ClearCacheResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ClearCacheResponse {
     const ACTION: &'static str = "ClearCache";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -59,9 +59,11 @@ impl crate::Request for ClearChargingProfileRequest {
     const ACTION: &'static str = "ClearChargingProfile";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ClearChargingProfileResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ClearChargingProfileResponse {
     const ACTION: &'static str = "ClearChargingProfile";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

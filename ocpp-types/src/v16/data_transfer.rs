@@ -57,9 +57,11 @@ impl crate::Request for DataTransferRequest {
     const ACTION: &'static str = "DataTransfer";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = DataTransferResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for DataTransferResponse {
     const ACTION: &'static str = "DataTransfer";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -44,9 +44,11 @@ impl crate::Request for DeleteCertificateRequest {
     const ACTION: &'static str = "DeleteCertificate";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = DeleteCertificateResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for DeleteCertificateResponse {
     const ACTION: &'static str = "DeleteCertificate";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -34,9 +34,11 @@ impl crate::Request for DiagnosticsStatusNotificationRequest {
     const ACTION: &'static str = "DiagnosticsStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = DiagnosticsStatusNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for DiagnosticsStatusNotificationResponse {
     const ACTION: &'static str = "DiagnosticsStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

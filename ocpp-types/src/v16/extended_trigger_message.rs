@@ -45,9 +45,11 @@ impl crate::Request for ExtendedTriggerMessageRequest {
     const ACTION: &'static str = "ExtendedTriggerMessage";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ExtendedTriggerMessageResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ExtendedTriggerMessageResponse {
     const ACTION: &'static str = "ExtendedTriggerMessage";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

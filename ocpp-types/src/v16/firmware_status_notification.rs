@@ -34,9 +34,11 @@ impl crate::Request for FirmwareStatusNotificationRequest {
     const ACTION: &'static str = "FirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = FirmwareStatusNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for FirmwareStatusNotificationResponse {
     const ACTION: &'static str = "FirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

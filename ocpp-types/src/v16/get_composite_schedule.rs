@@ -79,9 +79,11 @@ impl crate::Request for GetCompositeScheduleRequest {
     const ACTION: &'static str = "GetCompositeSchedule";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = GetCompositeScheduleResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for GetCompositeScheduleResponse {
     const ACTION: &'static str = "GetCompositeSchedule";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -73,9 +73,11 @@ impl crate::Request for GetConfigurationRequest {
     const ACTION: &'static str = "GetConfiguration";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = GetConfigurationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for GetConfigurationResponse {
     const ACTION: &'static str = "GetConfiguration";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -77,9 +77,11 @@ impl crate::Request for GetDiagnosticsRequest {
     const ACTION: &'static str = "GetDiagnostics";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = GetDiagnosticsResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for GetDiagnosticsResponse {
     const ACTION: &'static str = "GetDiagnostics";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

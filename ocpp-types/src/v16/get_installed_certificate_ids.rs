@@ -54,9 +54,11 @@ impl crate::Request for GetInstalledCertificateIdsRequest {
     const ACTION: &'static str = "GetInstalledCertificateIds";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = GetInstalledCertificateIdsResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for GetInstalledCertificateIdsResponse {
     const ACTION: &'static str = "GetInstalledCertificateIds";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

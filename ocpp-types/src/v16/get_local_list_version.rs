@@ -34,9 +34,11 @@ impl crate::Request for GetLocalListVersionRequest {
     const ACTION: &'static str = "GetLocalListVersion";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = GetLocalListVersionResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for GetLocalListVersionResponse {
     const ACTION: &'static str = "GetLocalListVersion";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

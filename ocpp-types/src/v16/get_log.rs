@@ -67,9 +67,11 @@ impl crate::Request for GetLogRequest {
     const ACTION: &'static str = "GetLog";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = GetLogResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for GetLogResponse {
     const ACTION: &'static str = "GetLog";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

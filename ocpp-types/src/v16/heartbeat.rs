@@ -36,9 +36,11 @@ impl crate::Request for HeartbeatRequest {
     const ACTION: &'static str = "Heartbeat";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = HeartbeatResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for HeartbeatResponse {
     const ACTION: &'static str = "Heartbeat";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

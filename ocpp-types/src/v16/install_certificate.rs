@@ -46,9 +46,11 @@ impl crate::Request for InstallCertificateRequest {
     const ACTION: &'static str = "InstallCertificate";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = InstallCertificateResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for InstallCertificateResponse {
     const ACTION: &'static str = "InstallCertificate";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -37,9 +37,11 @@ impl crate::Request for LogStatusNotificationRequest {
     const ACTION: &'static str = "LogStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = LogStatusNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for LogStatusNotificationResponse {
     const ACTION: &'static str = "LogStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -45,9 +45,11 @@ impl crate::Request for MeterValuesRequest {
     const ACTION: &'static str = "MeterValues";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = MeterValuesResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for MeterValuesResponse {
     const ACTION: &'static str = "MeterValues";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -666,9 +666,29 @@ impl From<AuthorizeRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for AuthorizeRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Authorize(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<BootNotificationRequest> for AnyRequest {
     fn from(m: BootNotificationRequest) -> Self {
         AnyRequest::BootNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for BootNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::BootNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -678,9 +698,29 @@ impl From<CancelReservationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for CancelReservationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CancelReservation(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CertificateSignedRequest> for AnyRequest {
     fn from(m: CertificateSignedRequest) -> Self {
         AnyRequest::CertificateSigned(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for CertificateSignedRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CertificateSigned(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -690,9 +730,29 @@ impl From<ChangeAvailabilityRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ChangeAvailability(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ChangeConfigurationRequest> for AnyRequest {
     fn from(m: ChangeConfigurationRequest) -> Self {
         AnyRequest::ChangeConfiguration(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ChangeConfigurationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ChangeConfiguration(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -702,9 +762,29 @@ impl From<ClearCacheRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClearCacheRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearCache(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearChargingProfileRequest> for AnyRequest {
     fn from(m: ClearChargingProfileRequest) -> Self {
         AnyRequest::ClearChargingProfile(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -714,9 +794,29 @@ impl From<DataTransferRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for DataTransferRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DataTransfer(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<DeleteCertificateRequest> for AnyRequest {
     fn from(m: DeleteCertificateRequest) -> Self {
         AnyRequest::DeleteCertificate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for DeleteCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DeleteCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -726,9 +826,29 @@ impl From<DiagnosticsStatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for DiagnosticsStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DiagnosticsStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ExtendedTriggerMessageRequest> for AnyRequest {
     fn from(m: ExtendedTriggerMessageRequest) -> Self {
         AnyRequest::ExtendedTriggerMessage(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ExtendedTriggerMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ExtendedTriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -738,9 +858,29 @@ impl From<FirmwareStatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::FirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCompositeScheduleRequest> for AnyRequest {
     fn from(m: GetCompositeScheduleRequest) -> Self {
         AnyRequest::GetCompositeSchedule(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetCompositeSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -750,9 +890,29 @@ impl From<GetConfigurationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetConfigurationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetConfiguration(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetDiagnosticsRequest> for AnyRequest {
     fn from(m: GetDiagnosticsRequest) -> Self {
         AnyRequest::GetDiagnostics(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetDiagnosticsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetDiagnostics(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -762,9 +922,29 @@ impl From<GetInstalledCertificateIdsRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetInstalledCertificateIds(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetLocalListVersionRequest> for AnyRequest {
     fn from(m: GetLocalListVersionRequest) -> Self {
         AnyRequest::GetLocalListVersion(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetLocalListVersion(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -774,9 +954,29 @@ impl From<GetLogRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetLogRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetLog(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<HeartbeatRequest> for AnyRequest {
     fn from(m: HeartbeatRequest) -> Self {
         AnyRequest::Heartbeat(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for HeartbeatRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Heartbeat(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -786,9 +986,29 @@ impl From<InstallCertificateRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for InstallCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::InstallCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<LogStatusNotificationRequest> for AnyRequest {
     fn from(m: LogStatusNotificationRequest) -> Self {
         AnyRequest::LogStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::LogStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -798,9 +1018,29 @@ impl From<MeterValuesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for MeterValuesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::MeterValues(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RemoteStartTransactionRequest> for AnyRequest {
     fn from(m: RemoteStartTransactionRequest) -> Self {
         AnyRequest::RemoteStartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for RemoteStartTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RemoteStartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -810,9 +1050,29 @@ impl From<RemoteStopTransactionRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for RemoteStopTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RemoteStopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReserveNowRequest> for AnyRequest {
     fn from(m: ReserveNowRequest) -> Self {
         AnyRequest::ReserveNow(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ReserveNowRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReserveNow(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -822,9 +1082,29 @@ impl From<ResetRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ResetRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Reset(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SecurityEventNotificationRequest> for AnyRequest {
     fn from(m: SecurityEventNotificationRequest) -> Self {
         AnyRequest::SecurityEventNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SecurityEventNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -834,9 +1114,29 @@ impl From<SendLocalListRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SendLocalListRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SendLocalList(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetChargingProfileRequest> for AnyRequest {
     fn from(m: SetChargingProfileRequest) -> Self {
         AnyRequest::SetChargingProfile(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetChargingProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -846,9 +1146,29 @@ impl From<SignCertificateRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SignCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SignCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SignedFirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: SignedFirmwareStatusNotificationRequest) -> Self {
         AnyRequest::SignedFirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SignedFirmwareStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SignedFirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -858,9 +1178,29 @@ impl From<SignedUpdateFirmwareRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SignedUpdateFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SignedUpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<StartTransactionRequest> for AnyRequest {
     fn from(m: StartTransactionRequest) -> Self {
         AnyRequest::StartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for StartTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::StartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -870,9 +1210,29 @@ impl From<StatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for StatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::StatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<StopTransactionRequest> for AnyRequest {
     fn from(m: StopTransactionRequest) -> Self {
         AnyRequest::StopTransaction(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for StopTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::StopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -882,15 +1242,45 @@ impl From<TriggerMessageRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for TriggerMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::TriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UnlockConnectorRequest> for AnyRequest {
     fn from(m: UnlockConnectorRequest) -> Self {
         AnyRequest::UnlockConnector(m)
     }
 }
 
+impl TryFrom<AnyRequest> for UnlockConnectorRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UnlockConnector(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UpdateFirmwareRequest> for AnyRequest {
     fn from(m: UpdateFirmwareRequest) -> Self {
         AnyRequest::UpdateFirmware(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1081,9 +1471,29 @@ impl From<AuthorizeResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for AuthorizeResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Authorize(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<BootNotificationResponse> for AnyResponse {
     fn from(m: BootNotificationResponse) -> Self {
         AnyResponse::BootNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for BootNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::BootNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1093,9 +1503,29 @@ impl From<CancelReservationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for CancelReservationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CancelReservation(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CertificateSignedResponse> for AnyResponse {
     fn from(m: CertificateSignedResponse) -> Self {
         AnyResponse::CertificateSigned(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for CertificateSignedResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CertificateSigned(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1105,9 +1535,29 @@ impl From<ChangeAvailabilityResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ChangeAvailability(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ChangeConfigurationResponse> for AnyResponse {
     fn from(m: ChangeConfigurationResponse) -> Self {
         AnyResponse::ChangeConfiguration(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ChangeConfigurationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ChangeConfiguration(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1117,9 +1567,29 @@ impl From<ClearCacheResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClearCacheResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearCache(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearChargingProfileResponse> for AnyResponse {
     fn from(m: ClearChargingProfileResponse) -> Self {
         AnyResponse::ClearChargingProfile(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1129,9 +1599,29 @@ impl From<DataTransferResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for DataTransferResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DataTransfer(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<DeleteCertificateResponse> for AnyResponse {
     fn from(m: DeleteCertificateResponse) -> Self {
         AnyResponse::DeleteCertificate(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for DeleteCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DeleteCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1141,9 +1631,29 @@ impl From<DiagnosticsStatusNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for DiagnosticsStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DiagnosticsStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ExtendedTriggerMessageResponse> for AnyResponse {
     fn from(m: ExtendedTriggerMessageResponse) -> Self {
         AnyResponse::ExtendedTriggerMessage(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ExtendedTriggerMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ExtendedTriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1153,9 +1663,29 @@ impl From<FirmwareStatusNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::FirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCompositeScheduleResponse> for AnyResponse {
     fn from(m: GetCompositeScheduleResponse) -> Self {
         AnyResponse::GetCompositeSchedule(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetCompositeSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1165,9 +1695,29 @@ impl From<GetConfigurationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetConfigurationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetConfiguration(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetDiagnosticsResponse> for AnyResponse {
     fn from(m: GetDiagnosticsResponse) -> Self {
         AnyResponse::GetDiagnostics(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetDiagnosticsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetDiagnostics(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1177,9 +1727,29 @@ impl From<GetInstalledCertificateIdsResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetInstalledCertificateIds(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetLocalListVersionResponse> for AnyResponse {
     fn from(m: GetLocalListVersionResponse) -> Self {
         AnyResponse::GetLocalListVersion(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetLocalListVersion(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1189,9 +1759,29 @@ impl From<GetLogResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetLogResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetLog(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<HeartbeatResponse> for AnyResponse {
     fn from(m: HeartbeatResponse) -> Self {
         AnyResponse::Heartbeat(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for HeartbeatResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Heartbeat(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1201,9 +1791,29 @@ impl From<InstallCertificateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for InstallCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::InstallCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<LogStatusNotificationResponse> for AnyResponse {
     fn from(m: LogStatusNotificationResponse) -> Self {
         AnyResponse::LogStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::LogStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1213,9 +1823,29 @@ impl From<MeterValuesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for MeterValuesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::MeterValues(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RemoteStartTransactionResponse> for AnyResponse {
     fn from(m: RemoteStartTransactionResponse) -> Self {
         AnyResponse::RemoteStartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for RemoteStartTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RemoteStartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1225,9 +1855,29 @@ impl From<RemoteStopTransactionResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for RemoteStopTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RemoteStopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReserveNowResponse> for AnyResponse {
     fn from(m: ReserveNowResponse) -> Self {
         AnyResponse::ReserveNow(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ReserveNowResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReserveNow(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1237,9 +1887,29 @@ impl From<ResetResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ResetResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Reset(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SecurityEventNotificationResponse> for AnyResponse {
     fn from(m: SecurityEventNotificationResponse) -> Self {
         AnyResponse::SecurityEventNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SecurityEventNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1249,9 +1919,29 @@ impl From<SendLocalListResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SendLocalListResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SendLocalList(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetChargingProfileResponse> for AnyResponse {
     fn from(m: SetChargingProfileResponse) -> Self {
         AnyResponse::SetChargingProfile(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetChargingProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1261,9 +1951,29 @@ impl From<SignCertificateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SignCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SignCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SignedFirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: SignedFirmwareStatusNotificationResponse) -> Self {
         AnyResponse::SignedFirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SignedFirmwareStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SignedFirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1273,9 +1983,29 @@ impl From<SignedUpdateFirmwareResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SignedUpdateFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SignedUpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<StartTransactionResponse> for AnyResponse {
     fn from(m: StartTransactionResponse) -> Self {
         AnyResponse::StartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for StartTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::StartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1285,9 +2015,29 @@ impl From<StatusNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for StatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::StatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<StopTransactionResponse> for AnyResponse {
     fn from(m: StopTransactionResponse) -> Self {
         AnyResponse::StopTransaction(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for StopTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::StopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1297,15 +2047,45 @@ impl From<TriggerMessageResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for TriggerMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::TriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UnlockConnectorResponse> for AnyResponse {
     fn from(m: UnlockConnectorResponse) -> Self {
         AnyResponse::UnlockConnector(m)
     }
 }
 
+impl TryFrom<AnyResponse> for UnlockConnectorResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UnlockConnector(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UpdateFirmwareResponse> for AnyResponse {
     fn from(m: UpdateFirmwareResponse) -> Self {
         AnyResponse::UpdateFirmware(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1418,5 +2198,48 @@ pub fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, Decod
         "UnlockConnector" => crate::decode(payload).map(AnyResponse::UnlockConnector),
         "UpdateFirmware" => crate::decode(payload).map(AnyResponse::UpdateFirmware),
         _ => Err(DecodeError::unknown_action(action)),
+    }
+}
+
+/// OCPP 1.6-J (with the security extension) as a [`crate::Protocol`], for code generic over versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct V16;
+
+impl crate::Protocol for V16 {
+    const VERSION: crate::Version = crate::Version::V16;
+    type Action = Action;
+    type AnyRequest = AnyRequest;
+    type AnyResponse = AnyResponse;
+
+    fn action(name: &str) -> Option<Action> {
+        name.parse().ok()
+    }
+
+    fn action_name(action: Action) -> &'static str {
+        action.as_str()
+    }
+
+    fn is_sent_by(action: Action, role: Role) -> bool {
+        action.is_sent_by(role)
+    }
+
+    fn is_send(action: Action) -> bool {
+        action.is_send()
+    }
+
+    fn request_action(request: &AnyRequest) -> Action {
+        request.action()
+    }
+
+    fn response_action(response: &AnyResponse) -> Action {
+        response.action()
+    }
+
+    fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {
+        decode_request(action, payload)
+    }
+
+    fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {
+        decode_response(action, payload)
     }
 }

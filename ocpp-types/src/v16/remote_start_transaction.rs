@@ -62,9 +62,11 @@ impl crate::Request for RemoteStartTransactionRequest {
     const ACTION: &'static str = "RemoteStartTransaction";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = RemoteStartTransactionResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for RemoteStartTransactionResponse {
     const ACTION: &'static str = "RemoteStartTransaction";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -38,9 +38,11 @@ impl crate::Request for RemoteStopTransactionRequest {
     const ACTION: &'static str = "RemoteStopTransaction";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = RemoteStopTransactionResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for RemoteStopTransactionResponse {
     const ACTION: &'static str = "RemoteStopTransaction";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

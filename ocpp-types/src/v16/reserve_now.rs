@@ -66,9 +66,11 @@ impl crate::Request for ReserveNowRequest {
     const ACTION: &'static str = "ReserveNow";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ReserveNowResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ReserveNowResponse {
     const ACTION: &'static str = "ReserveNow";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -38,9 +38,11 @@ impl crate::Request for ResetRequest {
     const ACTION: &'static str = "Reset";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = ResetResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for ResetResponse {
     const ACTION: &'static str = "Reset";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -52,9 +52,11 @@ impl crate::Request for SecurityEventNotificationRequest {
     const ACTION: &'static str = "SecurityEventNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = SecurityEventNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for SecurityEventNotificationResponse {
     const ACTION: &'static str = "SecurityEventNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

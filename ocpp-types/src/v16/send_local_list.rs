@@ -56,9 +56,11 @@ impl crate::Request for SendLocalListRequest {
     const ACTION: &'static str = "SendLocalList";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = SendLocalListResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for SendLocalListResponse {
     const ACTION: &'static str = "SendLocalList";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -47,9 +47,11 @@ impl crate::Request for SetChargingProfileRequest {
     const ACTION: &'static str = "SetChargingProfile";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = SetChargingProfileResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for SetChargingProfileResponse {
     const ACTION: &'static str = "SetChargingProfile";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -43,9 +43,11 @@ impl crate::Request for SignCertificateRequest {
     const ACTION: &'static str = "SignCertificate";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = SignCertificateResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for SignCertificateResponse {
     const ACTION: &'static str = "SignCertificate";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

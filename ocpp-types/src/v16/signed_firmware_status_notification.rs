@@ -37,9 +37,11 @@ impl crate::Request for SignedFirmwareStatusNotificationRequest {
     const ACTION: &'static str = "SignedFirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = SignedFirmwareStatusNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for SignedFirmwareStatusNotificationResponse {
     const ACTION: &'static str = "SignedFirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -56,9 +56,11 @@ impl crate::Request for SignedUpdateFirmwareRequest {
     const ACTION: &'static str = "SignedUpdateFirmware";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = SignedUpdateFirmwareResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for SignedUpdateFirmwareResponse {
     const ACTION: &'static str = "SignedUpdateFirmware";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

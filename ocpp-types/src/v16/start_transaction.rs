@@ -72,9 +72,11 @@ impl crate::Request for StartTransactionRequest {
     const ACTION: &'static str = "StartTransaction";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = StartTransactionResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for StartTransactionResponse {
     const ACTION: &'static str = "StartTransaction";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

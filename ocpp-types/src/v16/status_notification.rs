@@ -78,9 +78,11 @@ impl crate::Request for StatusNotificationRequest {
     const ACTION: &'static str = "StatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = StatusNotificationResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for StatusNotificationResponse {
     const ACTION: &'static str = "StatusNotification";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

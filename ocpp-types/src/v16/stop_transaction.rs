@@ -70,9 +70,11 @@ impl crate::Request for StopTransactionRequest {
     const ACTION: &'static str = "StopTransaction";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = StopTransactionResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for StopTransactionResponse {
     const ACTION: &'static str = "StopTransaction";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -45,9 +45,11 @@ impl crate::Request for TriggerMessageRequest {
     const ACTION: &'static str = "TriggerMessage";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = TriggerMessageResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for TriggerMessageResponse {
     const ACTION: &'static str = "TriggerMessage";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -38,9 +38,11 @@ impl crate::Request for UnlockConnectorRequest {
     const ACTION: &'static str = "UnlockConnector";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = UnlockConnectorResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for UnlockConnectorResponse {
     const ACTION: &'static str = "UnlockConnector";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

@@ -48,9 +48,11 @@ impl crate::Request for UpdateFirmwareRequest {
     const ACTION: &'static str = "UpdateFirmware";
     const VERSION: crate::Version = crate::Version::V16;
     type Response = UpdateFirmwareResponse;
+    type Protocol = super::V16;
 }
 
 impl crate::Response for UpdateFirmwareResponse {
     const ACTION: &'static str = "UpdateFirmware";
     const VERSION: crate::Version = crate::Version::V16;
+    type Protocol = super::V16;
 }

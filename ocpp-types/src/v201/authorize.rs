@@ -102,9 +102,11 @@ impl crate::Request for AuthorizeRequest {
     const ACTION: &'static str = "Authorize";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = AuthorizeResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for AuthorizeResponse {
     const ACTION: &'static str = "Authorize";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

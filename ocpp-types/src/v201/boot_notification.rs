@@ -87,9 +87,11 @@ impl crate::Request for BootNotificationRequest {
     const ACTION: &'static str = "BootNotification";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = BootNotificationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for BootNotificationResponse {
     const ACTION: &'static str = "BootNotification";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

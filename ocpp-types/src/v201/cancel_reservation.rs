@@ -73,9 +73,11 @@ impl crate::Request for CancelReservationRequest {
     const ACTION: &'static str = "CancelReservation";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = CancelReservationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for CancelReservationResponse {
     const ACTION: &'static str = "CancelReservation";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

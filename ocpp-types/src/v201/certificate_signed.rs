@@ -87,9 +87,11 @@ impl crate::Request for CertificateSignedRequest {
     const ACTION: &'static str = "CertificateSigned";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = CertificateSignedResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for CertificateSignedResponse {
     const ACTION: &'static str = "CertificateSigned";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -70,9 +70,11 @@ impl crate::Request for ClearCacheRequest {
     const ACTION: &'static str = "ClearCache";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ClearCacheResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ClearCacheResponse {
     const ACTION: &'static str = "ClearCache";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -72,9 +72,11 @@ impl crate::Request for ClearDisplayMessageRequest {
     const ACTION: &'static str = "ClearDisplayMessage";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ClearDisplayMessageResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ClearDisplayMessageResponse {
     const ACTION: &'static str = "ClearDisplayMessage";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -76,9 +76,11 @@ impl crate::Request for ClearVariableMonitoringRequest {
     const ACTION: &'static str = "ClearVariableMonitoring";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ClearVariableMonitoringResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ClearVariableMonitoringResponse {
     const ACTION: &'static str = "ClearVariableMonitoring";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

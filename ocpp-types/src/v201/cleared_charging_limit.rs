@@ -63,9 +63,11 @@ impl crate::Request for ClearedChargingLimitRequest {
     const ACTION: &'static str = "ClearedChargingLimit";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ClearedChargingLimitResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ClearedChargingLimitResponse {
     const ACTION: &'static str = "ClearedChargingLimit";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -70,9 +70,11 @@ impl crate::Request for CostUpdatedRequest {
     const ACTION: &'static str = "CostUpdated";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = CostUpdatedResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for CostUpdatedResponse {
     const ACTION: &'static str = "CostUpdated";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -107,9 +107,11 @@ impl crate::Request for CustomerInformationRequest {
     const ACTION: &'static str = "CustomerInformation";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = CustomerInformationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for CustomerInformationResponse {
     const ACTION: &'static str = "CustomerInformation";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

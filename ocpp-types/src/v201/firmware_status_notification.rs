@@ -64,9 +64,11 @@ impl crate::Request for FirmwareStatusNotificationRequest {
     const ACTION: &'static str = "FirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = FirmwareStatusNotificationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for FirmwareStatusNotificationResponse {
     const ACTION: &'static str = "FirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -96,9 +96,11 @@ impl crate::Request for Get15118EVCertificateRequest {
     const ACTION: &'static str = "Get15118EVCertificate";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = Get15118EVCertificateResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for Get15118EVCertificateResponse {
     const ACTION: &'static str = "Get15118EVCertificate";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -89,9 +89,11 @@ impl crate::Request for GetCertificateStatusRequest {
     const ACTION: &'static str = "GetCertificateStatus";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetCertificateStatusResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetCertificateStatusResponse {
     const ACTION: &'static str = "GetCertificateStatus";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

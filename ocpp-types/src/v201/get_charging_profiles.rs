@@ -84,9 +84,11 @@ impl crate::Request for GetChargingProfilesRequest {
     const ACTION: &'static str = "GetChargingProfiles";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetChargingProfilesResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetChargingProfilesResponse {
     const ACTION: &'static str = "GetChargingProfiles";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

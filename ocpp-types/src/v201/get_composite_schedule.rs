@@ -89,9 +89,11 @@ impl crate::Request for GetCompositeScheduleRequest {
     const ACTION: &'static str = "GetCompositeSchedule";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetCompositeScheduleResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetCompositeScheduleResponse {
     const ACTION: &'static str = "GetCompositeSchedule";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -88,9 +88,11 @@ impl crate::Request for GetDisplayMessagesRequest {
     const ACTION: &'static str = "GetDisplayMessages";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetDisplayMessagesResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetDisplayMessagesResponse {
     const ACTION: &'static str = "GetDisplayMessages";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

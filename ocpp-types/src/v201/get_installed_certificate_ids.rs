@@ -99,9 +99,11 @@ impl crate::Request for GetInstalledCertificateIdsRequest {
     const ACTION: &'static str = "GetInstalledCertificateIds";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetInstalledCertificateIdsResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetInstalledCertificateIdsResponse {
     const ACTION: &'static str = "GetInstalledCertificateIds";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

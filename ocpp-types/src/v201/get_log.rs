@@ -100,9 +100,11 @@ impl crate::Request for GetLogRequest {
     const ACTION: &'static str = "GetLog";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetLogResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetLogResponse {
     const ACTION: &'static str = "GetLog";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

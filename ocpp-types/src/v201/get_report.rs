@@ -101,9 +101,11 @@ impl crate::Request for GetReportRequest {
     const ACTION: &'static str = "GetReport";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = GetReportResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for GetReportResponse {
     const ACTION: &'static str = "GetReport";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -62,9 +62,11 @@ impl crate::Request for HeartbeatRequest {
     const ACTION: &'static str = "Heartbeat";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = HeartbeatResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for HeartbeatResponse {
     const ACTION: &'static str = "Heartbeat";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -63,9 +63,11 @@ impl crate::Request for LogStatusNotificationRequest {
     const ACTION: &'static str = "LogStatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = LogStatusNotificationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for LogStatusNotificationResponse {
     const ACTION: &'static str = "LogStatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -77,9 +77,11 @@ impl crate::Request for MeterValuesRequest {
     const ACTION: &'static str = "MeterValues";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = MeterValuesResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for MeterValuesResponse {
     const ACTION: &'static str = "MeterValues";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -1027,9 +1027,29 @@ impl From<AuthorizeRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for AuthorizeRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Authorize(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<BootNotificationRequest> for AnyRequest {
     fn from(m: BootNotificationRequest) -> Self {
         AnyRequest::BootNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for BootNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::BootNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1039,9 +1059,29 @@ impl From<CancelReservationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for CancelReservationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CancelReservation(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CertificateSignedRequest> for AnyRequest {
     fn from(m: CertificateSignedRequest) -> Self {
         AnyRequest::CertificateSigned(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for CertificateSignedRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CertificateSigned(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1051,9 +1091,29 @@ impl From<ChangeAvailabilityRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ChangeAvailability(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearCacheRequest> for AnyRequest {
     fn from(m: ClearCacheRequest) -> Self {
         AnyRequest::ClearCache(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearCacheRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearCache(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1063,9 +1123,29 @@ impl From<ClearChargingProfileRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearDisplayMessageRequest> for AnyRequest {
     fn from(m: ClearDisplayMessageRequest) -> Self {
         AnyRequest::ClearDisplayMessage(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearDisplayMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1075,9 +1155,29 @@ impl From<ClearVariableMonitoringRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClearVariableMonitoringRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearedChargingLimitRequest> for AnyRequest {
     fn from(m: ClearedChargingLimitRequest) -> Self {
         AnyRequest::ClearedChargingLimit(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearedChargingLimitRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearedChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1087,9 +1187,29 @@ impl From<CostUpdatedRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for CostUpdatedRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CostUpdated(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CustomerInformationRequest> for AnyRequest {
     fn from(m: CustomerInformationRequest) -> Self {
         AnyRequest::CustomerInformation(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for CustomerInformationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1099,9 +1219,29 @@ impl From<DataTransferRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for DataTransferRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DataTransfer(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<DeleteCertificateRequest> for AnyRequest {
     fn from(m: DeleteCertificateRequest) -> Self {
         AnyRequest::DeleteCertificate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for DeleteCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DeleteCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1111,9 +1251,29 @@ impl From<FirmwareStatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::FirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<Get15118EVCertificateRequest> for AnyRequest {
     fn from(m: Get15118EVCertificateRequest) -> Self {
         AnyRequest::Get15118EVCertificate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for Get15118EVCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Get15118EVCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1123,9 +1283,29 @@ impl From<GetBaseReportRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetBaseReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetBaseReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCertificateStatusRequest> for AnyRequest {
     fn from(m: GetCertificateStatusRequest) -> Self {
         AnyRequest::GetCertificateStatus(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetCertificateStatusRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetCertificateStatus(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1135,9 +1315,29 @@ impl From<GetChargingProfilesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetChargingProfilesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCompositeScheduleRequest> for AnyRequest {
     fn from(m: GetCompositeScheduleRequest) -> Self {
         AnyRequest::GetCompositeSchedule(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetCompositeSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1147,9 +1347,29 @@ impl From<GetDisplayMessagesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetDisplayMessagesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetInstalledCertificateIdsRequest> for AnyRequest {
     fn from(m: GetInstalledCertificateIdsRequest) -> Self {
         AnyRequest::GetInstalledCertificateIds(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetInstalledCertificateIds(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1159,9 +1379,29 @@ impl From<GetLocalListVersionRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetLocalListVersion(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetLogRequest> for AnyRequest {
     fn from(m: GetLogRequest) -> Self {
         AnyRequest::GetLog(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetLogRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetLog(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1171,9 +1411,29 @@ impl From<GetMonitoringReportRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetMonitoringReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetReportRequest> for AnyRequest {
     fn from(m: GetReportRequest) -> Self {
         AnyRequest::GetReport(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1183,9 +1443,29 @@ impl From<GetTransactionStatusRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetTransactionStatusRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetTransactionStatus(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetVariablesRequest> for AnyRequest {
     fn from(m: GetVariablesRequest) -> Self {
         AnyRequest::GetVariables(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetVariablesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetVariables(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1195,9 +1475,29 @@ impl From<HeartbeatRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for HeartbeatRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Heartbeat(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<InstallCertificateRequest> for AnyRequest {
     fn from(m: InstallCertificateRequest) -> Self {
         AnyRequest::InstallCertificate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for InstallCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::InstallCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1207,9 +1507,29 @@ impl From<LogStatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::LogStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<MeterValuesRequest> for AnyRequest {
     fn from(m: MeterValuesRequest) -> Self {
         AnyRequest::MeterValues(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for MeterValuesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::MeterValues(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1219,9 +1539,29 @@ impl From<NotifyChargingLimitRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyChargingLimitRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyCustomerInformationRequest> for AnyRequest {
     fn from(m: NotifyCustomerInformationRequest) -> Self {
         AnyRequest::NotifyCustomerInformation(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyCustomerInformationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyCustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1231,9 +1571,29 @@ impl From<NotifyDisplayMessagesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyDisplayMessagesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEVChargingNeedsRequest> for AnyRequest {
     fn from(m: NotifyEVChargingNeedsRequest) -> Self {
         AnyRequest::NotifyEVChargingNeeds(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyEVChargingNeedsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyEVChargingNeeds(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1243,9 +1603,29 @@ impl From<NotifyEVChargingScheduleRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyEVChargingScheduleRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyEVChargingSchedule(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEventRequest> for AnyRequest {
     fn from(m: NotifyEventRequest) -> Self {
         AnyRequest::NotifyEvent(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyEventRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1255,9 +1635,29 @@ impl From<NotifyMonitoringReportRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyMonitoringReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyReportRequest> for AnyRequest {
     fn from(m: NotifyReportRequest) -> Self {
         AnyRequest::NotifyReport(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1267,9 +1667,29 @@ impl From<PublishFirmwareRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for PublishFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::PublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<PublishFirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: PublishFirmwareStatusNotificationRequest) -> Self {
         AnyRequest::PublishFirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for PublishFirmwareStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::PublishFirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1279,9 +1699,29 @@ impl From<ReportChargingProfilesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ReportChargingProfilesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReportChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RequestStartTransactionRequest> for AnyRequest {
     fn from(m: RequestStartTransactionRequest) -> Self {
         AnyRequest::RequestStartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for RequestStartTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RequestStartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1291,9 +1731,29 @@ impl From<RequestStopTransactionRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for RequestStopTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RequestStopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReservationStatusUpdateRequest> for AnyRequest {
     fn from(m: ReservationStatusUpdateRequest) -> Self {
         AnyRequest::ReservationStatusUpdate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ReservationStatusUpdateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReservationStatusUpdate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1303,9 +1763,29 @@ impl From<ReserveNowRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ReserveNowRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReserveNow(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ResetRequest> for AnyRequest {
     fn from(m: ResetRequest) -> Self {
         AnyRequest::Reset(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ResetRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Reset(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1315,9 +1795,29 @@ impl From<SecurityEventNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SecurityEventNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SendLocalListRequest> for AnyRequest {
     fn from(m: SendLocalListRequest) -> Self {
         AnyRequest::SendLocalList(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SendLocalListRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SendLocalList(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1327,9 +1827,29 @@ impl From<SetChargingProfileRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetChargingProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetDisplayMessageRequest> for AnyRequest {
     fn from(m: SetDisplayMessageRequest) -> Self {
         AnyRequest::SetDisplayMessage(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetDisplayMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1339,9 +1859,29 @@ impl From<SetMonitoringBaseRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetMonitoringBaseRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetMonitoringBase(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetMonitoringLevelRequest> for AnyRequest {
     fn from(m: SetMonitoringLevelRequest) -> Self {
         AnyRequest::SetMonitoringLevel(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetMonitoringLevelRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetMonitoringLevel(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1351,9 +1891,29 @@ impl From<SetNetworkProfileRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetNetworkProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetNetworkProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetVariableMonitoringRequest> for AnyRequest {
     fn from(m: SetVariableMonitoringRequest) -> Self {
         AnyRequest::SetVariableMonitoring(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetVariableMonitoringRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1363,9 +1923,29 @@ impl From<SetVariablesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetVariablesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetVariables(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SignCertificateRequest> for AnyRequest {
     fn from(m: SignCertificateRequest) -> Self {
         AnyRequest::SignCertificate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SignCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SignCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1375,9 +1955,29 @@ impl From<StatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for StatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::StatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<TransactionEventRequest> for AnyRequest {
     fn from(m: TransactionEventRequest) -> Self {
         AnyRequest::TransactionEvent(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for TransactionEventRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::TransactionEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1387,9 +1987,29 @@ impl From<TriggerMessageRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for TriggerMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::TriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UnlockConnectorRequest> for AnyRequest {
     fn from(m: UnlockConnectorRequest) -> Self {
         AnyRequest::UnlockConnector(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for UnlockConnectorRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UnlockConnector(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1399,9 +2019,29 @@ impl From<UnpublishFirmwareRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for UnpublishFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UnpublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UpdateFirmwareRequest> for AnyRequest {
     fn from(m: UpdateFirmwareRequest) -> Self {
         AnyRequest::UpdateFirmware(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1692,9 +2332,29 @@ impl From<AuthorizeResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for AuthorizeResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Authorize(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<BootNotificationResponse> for AnyResponse {
     fn from(m: BootNotificationResponse) -> Self {
         AnyResponse::BootNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for BootNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::BootNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1704,9 +2364,29 @@ impl From<CancelReservationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for CancelReservationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CancelReservation(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CertificateSignedResponse> for AnyResponse {
     fn from(m: CertificateSignedResponse) -> Self {
         AnyResponse::CertificateSigned(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for CertificateSignedResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CertificateSigned(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1716,9 +2396,29 @@ impl From<ChangeAvailabilityResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ChangeAvailability(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearCacheResponse> for AnyResponse {
     fn from(m: ClearCacheResponse) -> Self {
         AnyResponse::ClearCache(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearCacheResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearCache(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1728,9 +2428,29 @@ impl From<ClearChargingProfileResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearDisplayMessageResponse> for AnyResponse {
     fn from(m: ClearDisplayMessageResponse) -> Self {
         AnyResponse::ClearDisplayMessage(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearDisplayMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1740,9 +2460,29 @@ impl From<ClearVariableMonitoringResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClearVariableMonitoringResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearedChargingLimitResponse> for AnyResponse {
     fn from(m: ClearedChargingLimitResponse) -> Self {
         AnyResponse::ClearedChargingLimit(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearedChargingLimitResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearedChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1752,9 +2492,29 @@ impl From<CostUpdatedResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for CostUpdatedResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CostUpdated(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CustomerInformationResponse> for AnyResponse {
     fn from(m: CustomerInformationResponse) -> Self {
         AnyResponse::CustomerInformation(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for CustomerInformationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1764,9 +2524,29 @@ impl From<DataTransferResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for DataTransferResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DataTransfer(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<DeleteCertificateResponse> for AnyResponse {
     fn from(m: DeleteCertificateResponse) -> Self {
         AnyResponse::DeleteCertificate(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for DeleteCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DeleteCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1776,9 +2556,29 @@ impl From<FirmwareStatusNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::FirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<Get15118EVCertificateResponse> for AnyResponse {
     fn from(m: Get15118EVCertificateResponse) -> Self {
         AnyResponse::Get15118EVCertificate(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for Get15118EVCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Get15118EVCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1788,9 +2588,29 @@ impl From<GetBaseReportResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetBaseReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetBaseReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCertificateStatusResponse> for AnyResponse {
     fn from(m: GetCertificateStatusResponse) -> Self {
         AnyResponse::GetCertificateStatus(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetCertificateStatusResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetCertificateStatus(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1800,9 +2620,29 @@ impl From<GetChargingProfilesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetChargingProfilesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCompositeScheduleResponse> for AnyResponse {
     fn from(m: GetCompositeScheduleResponse) -> Self {
         AnyResponse::GetCompositeSchedule(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetCompositeSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1812,9 +2652,29 @@ impl From<GetDisplayMessagesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetDisplayMessagesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetInstalledCertificateIdsResponse> for AnyResponse {
     fn from(m: GetInstalledCertificateIdsResponse) -> Self {
         AnyResponse::GetInstalledCertificateIds(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetInstalledCertificateIds(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1824,9 +2684,29 @@ impl From<GetLocalListVersionResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetLocalListVersion(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetLogResponse> for AnyResponse {
     fn from(m: GetLogResponse) -> Self {
         AnyResponse::GetLog(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetLogResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetLog(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1836,9 +2716,29 @@ impl From<GetMonitoringReportResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetMonitoringReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetReportResponse> for AnyResponse {
     fn from(m: GetReportResponse) -> Self {
         AnyResponse::GetReport(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1848,9 +2748,29 @@ impl From<GetTransactionStatusResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetTransactionStatusResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetTransactionStatus(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetVariablesResponse> for AnyResponse {
     fn from(m: GetVariablesResponse) -> Self {
         AnyResponse::GetVariables(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetVariablesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetVariables(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1860,9 +2780,29 @@ impl From<HeartbeatResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for HeartbeatResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Heartbeat(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<InstallCertificateResponse> for AnyResponse {
     fn from(m: InstallCertificateResponse) -> Self {
         AnyResponse::InstallCertificate(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for InstallCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::InstallCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1872,9 +2812,29 @@ impl From<LogStatusNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::LogStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<MeterValuesResponse> for AnyResponse {
     fn from(m: MeterValuesResponse) -> Self {
         AnyResponse::MeterValues(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for MeterValuesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::MeterValues(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1884,9 +2844,29 @@ impl From<NotifyChargingLimitResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyChargingLimitResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyCustomerInformationResponse> for AnyResponse {
     fn from(m: NotifyCustomerInformationResponse) -> Self {
         AnyResponse::NotifyCustomerInformation(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyCustomerInformationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyCustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1896,9 +2876,29 @@ impl From<NotifyDisplayMessagesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyDisplayMessagesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEVChargingNeedsResponse> for AnyResponse {
     fn from(m: NotifyEVChargingNeedsResponse) -> Self {
         AnyResponse::NotifyEVChargingNeeds(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyEVChargingNeedsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyEVChargingNeeds(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1908,9 +2908,29 @@ impl From<NotifyEVChargingScheduleResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyEVChargingScheduleResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyEVChargingSchedule(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEventResponse> for AnyResponse {
     fn from(m: NotifyEventResponse) -> Self {
         AnyResponse::NotifyEvent(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyEventResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1920,9 +2940,29 @@ impl From<NotifyMonitoringReportResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyMonitoringReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyReportResponse> for AnyResponse {
     fn from(m: NotifyReportResponse) -> Self {
         AnyResponse::NotifyReport(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1932,9 +2972,29 @@ impl From<PublishFirmwareResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for PublishFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::PublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<PublishFirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: PublishFirmwareStatusNotificationResponse) -> Self {
         AnyResponse::PublishFirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for PublishFirmwareStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::PublishFirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1944,9 +3004,29 @@ impl From<ReportChargingProfilesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ReportChargingProfilesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReportChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RequestStartTransactionResponse> for AnyResponse {
     fn from(m: RequestStartTransactionResponse) -> Self {
         AnyResponse::RequestStartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for RequestStartTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RequestStartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1956,9 +3036,29 @@ impl From<RequestStopTransactionResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for RequestStopTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RequestStopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReservationStatusUpdateResponse> for AnyResponse {
     fn from(m: ReservationStatusUpdateResponse) -> Self {
         AnyResponse::ReservationStatusUpdate(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ReservationStatusUpdateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReservationStatusUpdate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1968,9 +3068,29 @@ impl From<ReserveNowResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ReserveNowResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReserveNow(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ResetResponse> for AnyResponse {
     fn from(m: ResetResponse) -> Self {
         AnyResponse::Reset(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ResetResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Reset(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1980,9 +3100,29 @@ impl From<SecurityEventNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SecurityEventNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SendLocalListResponse> for AnyResponse {
     fn from(m: SendLocalListResponse) -> Self {
         AnyResponse::SendLocalList(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SendLocalListResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SendLocalList(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1992,9 +3132,29 @@ impl From<SetChargingProfileResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetChargingProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetDisplayMessageResponse> for AnyResponse {
     fn from(m: SetDisplayMessageResponse) -> Self {
         AnyResponse::SetDisplayMessage(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetDisplayMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2004,9 +3164,29 @@ impl From<SetMonitoringBaseResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetMonitoringBaseResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetMonitoringBase(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetMonitoringLevelResponse> for AnyResponse {
     fn from(m: SetMonitoringLevelResponse) -> Self {
         AnyResponse::SetMonitoringLevel(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetMonitoringLevelResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetMonitoringLevel(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2016,9 +3196,29 @@ impl From<SetNetworkProfileResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetNetworkProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetNetworkProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetVariableMonitoringResponse> for AnyResponse {
     fn from(m: SetVariableMonitoringResponse) -> Self {
         AnyResponse::SetVariableMonitoring(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetVariableMonitoringResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2028,9 +3228,29 @@ impl From<SetVariablesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetVariablesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetVariables(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SignCertificateResponse> for AnyResponse {
     fn from(m: SignCertificateResponse) -> Self {
         AnyResponse::SignCertificate(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SignCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SignCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2040,9 +3260,29 @@ impl From<StatusNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for StatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::StatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<TransactionEventResponse> for AnyResponse {
     fn from(m: TransactionEventResponse) -> Self {
         AnyResponse::TransactionEvent(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for TransactionEventResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::TransactionEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2052,9 +3292,29 @@ impl From<TriggerMessageResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for TriggerMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::TriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UnlockConnectorResponse> for AnyResponse {
     fn from(m: UnlockConnectorResponse) -> Self {
         AnyResponse::UnlockConnector(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for UnlockConnectorResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UnlockConnector(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2064,9 +3324,29 @@ impl From<UnpublishFirmwareResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for UnpublishFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UnpublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UpdateFirmwareResponse> for AnyResponse {
     fn from(m: UpdateFirmwareResponse) -> Self {
         AnyResponse::UpdateFirmware(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2245,5 +3525,48 @@ pub fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, Decod
         "UnpublishFirmware" => crate::decode(payload).map(AnyResponse::UnpublishFirmware),
         "UpdateFirmware" => crate::decode(payload).map(AnyResponse::UpdateFirmware),
         _ => Err(DecodeError::unknown_action(action)),
+    }
+}
+
+/// OCPP 2.0.1 as a [`crate::Protocol`], for code generic over versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct V201;
+
+impl crate::Protocol for V201 {
+    const VERSION: crate::Version = crate::Version::V201;
+    type Action = Action;
+    type AnyRequest = AnyRequest;
+    type AnyResponse = AnyResponse;
+
+    fn action(name: &str) -> Option<Action> {
+        name.parse().ok()
+    }
+
+    fn action_name(action: Action) -> &'static str {
+        action.as_str()
+    }
+
+    fn is_sent_by(action: Action, role: Role) -> bool {
+        action.is_sent_by(role)
+    }
+
+    fn is_send(action: Action) -> bool {
+        action.is_send()
+    }
+
+    fn request_action(request: &AnyRequest) -> Action {
+        request.action()
+    }
+
+    fn response_action(response: &AnyResponse) -> Action {
+        response.action()
+    }
+
+    fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {
+        decode_request(action, payload)
+    }
+
+    fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {
+        decode_response(action, payload)
     }
 }

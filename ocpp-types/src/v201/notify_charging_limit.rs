@@ -83,9 +83,11 @@ impl crate::Request for NotifyChargingLimitRequest {
     const ACTION: &'static str = "NotifyChargingLimit";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyChargingLimitResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyChargingLimitResponse {
     const ACTION: &'static str = "NotifyChargingLimit";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

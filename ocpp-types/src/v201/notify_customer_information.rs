@@ -80,9 +80,11 @@ impl crate::Request for NotifyCustomerInformationRequest {
     const ACTION: &'static str = "NotifyCustomerInformation";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyCustomerInformationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyCustomerInformationResponse {
     const ACTION: &'static str = "NotifyCustomerInformation";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -88,9 +88,11 @@ impl crate::Request for NotifyEVChargingNeedsRequest {
     const ACTION: &'static str = "NotifyEVChargingNeeds";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyEVChargingNeedsResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyEVChargingNeedsResponse {
     const ACTION: &'static str = "NotifyEVChargingNeeds";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -86,9 +86,11 @@ impl crate::Request for NotifyEVChargingScheduleRequest {
     const ACTION: &'static str = "NotifyEVChargingSchedule";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyEVChargingScheduleResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyEVChargingScheduleResponse {
     const ACTION: &'static str = "NotifyEVChargingSchedule";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

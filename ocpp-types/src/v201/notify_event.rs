@@ -82,9 +82,11 @@ impl crate::Request for NotifyEventRequest {
     const ACTION: &'static str = "NotifyEvent";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyEventResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyEventResponse {
     const ACTION: &'static str = "NotifyEvent";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

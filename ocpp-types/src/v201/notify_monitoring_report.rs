@@ -84,9 +84,11 @@ impl crate::Request for NotifyMonitoringReportRequest {
     const ACTION: &'static str = "NotifyMonitoringReport";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyMonitoringReportResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyMonitoringReportResponse {
     const ACTION: &'static str = "NotifyMonitoringReport";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

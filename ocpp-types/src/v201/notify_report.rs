@@ -88,9 +88,11 @@ impl crate::Request for NotifyReportRequest {
     const ACTION: &'static str = "NotifyReport";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = NotifyReportResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for NotifyReportResponse {
     const ACTION: &'static str = "NotifyReport";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -105,9 +105,11 @@ impl crate::Request for PublishFirmwareRequest {
     const ACTION: &'static str = "PublishFirmware";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = PublishFirmwareResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for PublishFirmwareResponse {
     const ACTION: &'static str = "PublishFirmware";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

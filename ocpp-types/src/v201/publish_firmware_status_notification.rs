@@ -76,9 +76,11 @@ impl crate::Request for PublishFirmwareStatusNotificationRequest {
     const ACTION: &'static str = "PublishFirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = PublishFirmwareStatusNotificationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for PublishFirmwareStatusNotificationResponse {
     const ACTION: &'static str = "PublishFirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -83,9 +83,11 @@ impl crate::Request for ReportChargingProfilesRequest {
     const ACTION: &'static str = "ReportChargingProfiles";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ReportChargingProfilesResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ReportChargingProfilesResponse {
     const ACTION: &'static str = "ReportChargingProfiles";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -117,9 +117,11 @@ impl crate::Request for RequestStartTransactionRequest {
     const ACTION: &'static str = "RequestStartTransaction";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = RequestStartTransactionResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for RequestStartTransactionResponse {
     const ACTION: &'static str = "RequestStartTransaction";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -63,9 +63,11 @@ impl crate::Request for ReservationStatusUpdateRequest {
     const ACTION: &'static str = "ReservationStatusUpdate";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ReservationStatusUpdateResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ReservationStatusUpdateResponse {
     const ACTION: &'static str = "ReservationStatusUpdate";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

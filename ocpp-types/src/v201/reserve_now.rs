@@ -106,9 +106,11 @@ impl crate::Request for ReserveNowRequest {
     const ACTION: &'static str = "ReserveNow";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ReserveNowResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ReserveNowResponse {
     const ACTION: &'static str = "ReserveNow";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -76,9 +76,11 @@ impl crate::Request for ResetRequest {
     const ACTION: &'static str = "Reset";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = ResetResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for ResetResponse {
     const ACTION: &'static str = "Reset";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

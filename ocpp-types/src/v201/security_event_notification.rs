@@ -77,9 +77,11 @@ impl crate::Request for SecurityEventNotificationRequest {
     const ACTION: &'static str = "SecurityEventNotification";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SecurityEventNotificationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SecurityEventNotificationResponse {
     const ACTION: &'static str = "SecurityEventNotification";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -91,9 +91,11 @@ impl crate::Request for SendLocalListRequest {
     const ACTION: &'static str = "SendLocalList";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SendLocalListResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SendLocalListResponse {
     const ACTION: &'static str = "SendLocalList";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -81,9 +81,11 @@ impl crate::Request for SetChargingProfileRequest {
     const ACTION: &'static str = "SetChargingProfile";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SetChargingProfileResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SetChargingProfileResponse {
     const ACTION: &'static str = "SetChargingProfile";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

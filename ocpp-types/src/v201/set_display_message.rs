@@ -77,9 +77,11 @@ impl crate::Request for SetDisplayMessageRequest {
     const ACTION: &'static str = "SetDisplayMessage";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SetDisplayMessageResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SetDisplayMessageResponse {
     const ACTION: &'static str = "SetDisplayMessage";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -73,9 +73,11 @@ impl crate::Request for SetMonitoringBaseRequest {
     const ACTION: &'static str = "SetMonitoringBase";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SetMonitoringBaseResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SetMonitoringBaseResponse {
     const ACTION: &'static str = "SetMonitoringBase";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

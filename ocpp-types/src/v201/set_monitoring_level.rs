@@ -95,9 +95,11 @@ impl crate::Request for SetMonitoringLevelRequest {
     const ACTION: &'static str = "SetMonitoringLevel";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SetMonitoringLevelResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SetMonitoringLevelResponse {
     const ACTION: &'static str = "SetMonitoringLevel";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -81,9 +81,11 @@ impl crate::Request for SetNetworkProfileRequest {
     const ACTION: &'static str = "SetNetworkProfile";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SetNetworkProfileResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SetNetworkProfileResponse {
     const ACTION: &'static str = "SetNetworkProfile";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -81,9 +81,11 @@ impl crate::Request for SetVariableMonitoringRequest {
     const ACTION: &'static str = "SetVariableMonitoring";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SetVariableMonitoringResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SetVariableMonitoringResponse {
     const ACTION: &'static str = "SetVariableMonitoring";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

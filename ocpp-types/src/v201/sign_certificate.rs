@@ -84,9 +84,11 @@ impl crate::Request for SignCertificateRequest {
     const ACTION: &'static str = "SignCertificate";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = SignCertificateResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for SignCertificateResponse {
     const ACTION: &'static str = "SignCertificate";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -71,9 +71,11 @@ impl crate::Request for StatusNotificationRequest {
     const ACTION: &'static str = "StatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = StatusNotificationResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for StatusNotificationResponse {
     const ACTION: &'static str = "StatusNotification";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -176,9 +176,11 @@ impl crate::Request for TransactionEventRequest {
     const ACTION: &'static str = "TransactionEvent";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = TransactionEventResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for TransactionEventResponse {
     const ACTION: &'static str = "TransactionEvent";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -80,9 +80,11 @@ impl crate::Request for TriggerMessageRequest {
     const ACTION: &'static str = "TriggerMessage";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = TriggerMessageResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for TriggerMessageResponse {
     const ACTION: &'static str = "TriggerMessage";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -76,9 +76,11 @@ impl crate::Request for UnlockConnectorRequest {
     const ACTION: &'static str = "UnlockConnector";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = UnlockConnectorResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for UnlockConnectorResponse {
     const ACTION: &'static str = "UnlockConnector";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -66,9 +66,11 @@ impl crate::Request for UnpublishFirmwareRequest {
     const ACTION: &'static str = "UnpublishFirmware";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = UnpublishFirmwareResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for UnpublishFirmwareResponse {
     const ACTION: &'static str = "UnpublishFirmware";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

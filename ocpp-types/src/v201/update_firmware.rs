@@ -90,9 +90,11 @@ impl crate::Request for UpdateFirmwareRequest {
     const ACTION: &'static str = "UpdateFirmware";
     const VERSION: crate::Version = crate::Version::V201;
     type Response = UpdateFirmwareResponse;
+    type Protocol = super::V201;
 }
 
 impl crate::Response for UpdateFirmwareResponse {
     const ACTION: &'static str = "UpdateFirmware";
     const VERSION: crate::Version = crate::Version::V201;
+    type Protocol = super::V201;
 }

@@ -91,9 +91,11 @@ impl crate::Request for AdjustPeriodicEventStreamRequest {
     const ACTION: &'static str = "AdjustPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = AdjustPeriodicEventStreamResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for AdjustPeriodicEventStreamResponse {
     const ACTION: &'static str = "AdjustPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -77,9 +77,11 @@ impl crate::Request for AFRRSignalRequest {
     const ACTION: &'static str = "AFRRSignal";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = AFRRSignalResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for AFRRSignalResponse {
     const ACTION: &'static str = "AFRRSignal";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -124,9 +124,11 @@ impl crate::Request for AuthorizeRequest {
     const ACTION: &'static str = "Authorize";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = AuthorizeResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for AuthorizeResponse {
     const ACTION: &'static str = "Authorize";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

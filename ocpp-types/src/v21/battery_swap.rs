@@ -85,9 +85,11 @@ impl crate::Request for BatterySwapRequest {
     const ACTION: &'static str = "BatterySwap";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = BatterySwapResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for BatterySwapResponse {
     const ACTION: &'static str = "BatterySwap";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -85,9 +85,11 @@ impl crate::Request for CancelReservationRequest {
     const ACTION: &'static str = "CancelReservation";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = CancelReservationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for CancelReservationResponse {
     const ACTION: &'static str = "CancelReservation";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

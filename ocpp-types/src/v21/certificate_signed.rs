@@ -90,9 +90,11 @@ impl crate::Request for CertificateSignedRequest {
     const ACTION: &'static str = "CertificateSigned";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = CertificateSignedResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for CertificateSignedResponse {
     const ACTION: &'static str = "CertificateSigned";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -80,9 +80,11 @@ impl crate::Request for ChangeAvailabilityRequest {
     const ACTION: &'static str = "ChangeAvailability";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ChangeAvailabilityResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ChangeAvailabilityResponse {
     const ACTION: &'static str = "ChangeAvailability";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

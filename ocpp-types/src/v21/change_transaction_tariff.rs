@@ -85,9 +85,11 @@ impl crate::Request for ChangeTransactionTariffRequest {
     const ACTION: &'static str = "ChangeTransactionTariff";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ChangeTransactionTariffResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ChangeTransactionTariffResponse {
     const ACTION: &'static str = "ChangeTransactionTariff";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

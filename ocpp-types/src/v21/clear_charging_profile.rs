@@ -88,9 +88,11 @@ impl crate::Request for ClearChargingProfileRequest {
     const ACTION: &'static str = "ClearChargingProfile";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClearChargingProfileResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClearChargingProfileResponse {
     const ACTION: &'static str = "ClearChargingProfile";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

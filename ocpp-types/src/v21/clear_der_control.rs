@@ -87,9 +87,11 @@ impl crate::Request for ClearDERControlRequest {
     const ACTION: &'static str = "ClearDERControl";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClearDERControlResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClearDERControlResponse {
     const ACTION: &'static str = "ClearDERControl";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

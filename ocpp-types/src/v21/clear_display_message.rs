@@ -84,9 +84,11 @@ impl crate::Request for ClearDisplayMessageRequest {
     const ACTION: &'static str = "ClearDisplayMessage";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClearDisplayMessageResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClearDisplayMessageResponse {
     const ACTION: &'static str = "ClearDisplayMessage";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -98,9 +98,11 @@ impl crate::Request for ClearTariffsRequest {
     const ACTION: &'static str = "ClearTariffs";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClearTariffsResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClearTariffsResponse {
     const ACTION: &'static str = "ClearTariffs";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -87,9 +87,11 @@ impl crate::Request for ClearVariableMonitoringRequest {
     const ACTION: &'static str = "ClearVariableMonitoring";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClearVariableMonitoringResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClearVariableMonitoringResponse {
     const ACTION: &'static str = "ClearVariableMonitoring";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -79,9 +79,11 @@ impl crate::Request for ClearedChargingLimitRequest {
     const ACTION: &'static str = "ClearedChargingLimit";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClearedChargingLimitResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClearedChargingLimitResponse {
     const ACTION: &'static str = "ClearedChargingLimit";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -71,9 +71,11 @@ impl crate::Request for ClosePeriodicEventStreamRequest {
     const ACTION: &'static str = "ClosePeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ClosePeriodicEventStreamResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ClosePeriodicEventStreamResponse {
     const ACTION: &'static str = "ClosePeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

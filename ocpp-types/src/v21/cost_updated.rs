@@ -70,9 +70,11 @@ impl crate::Request for CostUpdatedRequest {
     const ACTION: &'static str = "CostUpdated";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = CostUpdatedResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for CostUpdatedResponse {
     const ACTION: &'static str = "CostUpdated";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -119,9 +119,11 @@ impl crate::Request for CustomerInformationRequest {
     const ACTION: &'static str = "CustomerInformation";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = CustomerInformationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for CustomerInformationResponse {
     const ACTION: &'static str = "CustomerInformation";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

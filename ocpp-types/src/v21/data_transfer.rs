@@ -91,9 +91,11 @@ impl crate::Request for DataTransferRequest {
     const ACTION: &'static str = "DataTransfer";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = DataTransferResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for DataTransferResponse {
     const ACTION: &'static str = "DataTransfer";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -78,9 +78,11 @@ impl crate::Request for DeleteCertificateRequest {
     const ACTION: &'static str = "DeleteCertificate";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = DeleteCertificateResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for DeleteCertificateResponse {
     const ACTION: &'static str = "DeleteCertificate";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -75,9 +75,11 @@ impl crate::Request for FirmwareStatusNotificationRequest {
     const ACTION: &'static str = "FirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = FirmwareStatusNotificationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for FirmwareStatusNotificationResponse {
     const ACTION: &'static str = "FirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -150,9 +150,11 @@ impl crate::Request for Get15118EVCertificateRequest {
     const ACTION: &'static str = "Get15118EVCertificate";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = Get15118EVCertificateResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for Get15118EVCertificateResponse {
     const ACTION: &'static str = "Get15118EVCertificate";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -76,9 +76,11 @@ impl crate::Request for GetBaseReportRequest {
     const ACTION: &'static str = "GetBaseReport";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetBaseReportResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetBaseReportResponse {
     const ACTION: &'static str = "GetBaseReport";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -81,9 +81,11 @@ impl crate::Request for GetCertificateChainStatusRequest {
     const ACTION: &'static str = "GetCertificateChainStatus";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetCertificateChainStatusResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetCertificateChainStatusResponse {
     const ACTION: &'static str = "GetCertificateChainStatus";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -90,9 +90,11 @@ impl crate::Request for GetCertificateStatusRequest {
     const ACTION: &'static str = "GetCertificateStatus";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetCertificateStatusResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetCertificateStatusResponse {
     const ACTION: &'static str = "GetCertificateStatus";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -96,9 +96,11 @@ impl crate::Request for GetChargingProfilesRequest {
     const ACTION: &'static str = "GetChargingProfiles";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetChargingProfilesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetChargingProfilesResponse {
     const ACTION: &'static str = "GetChargingProfiles";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

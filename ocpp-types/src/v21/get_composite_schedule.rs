@@ -101,9 +101,11 @@ impl crate::Request for GetCompositeScheduleRequest {
     const ACTION: &'static str = "GetCompositeSchedule";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetCompositeScheduleResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetCompositeScheduleResponse {
     const ACTION: &'static str = "GetCompositeSchedule";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -90,9 +90,11 @@ impl crate::Request for GetDERControlRequest {
     const ACTION: &'static str = "GetDERControl";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetDERControlResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetDERControlResponse {
     const ACTION: &'static str = "GetDERControl";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -99,9 +99,11 @@ impl crate::Request for GetDisplayMessagesRequest {
     const ACTION: &'static str = "GetDisplayMessages";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetDisplayMessagesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetDisplayMessagesResponse {
     const ACTION: &'static str = "GetDisplayMessages";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

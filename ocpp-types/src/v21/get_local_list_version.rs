@@ -60,9 +60,11 @@ impl crate::Request for GetLocalListVersionRequest {
     const ACTION: &'static str = "GetLocalListVersion";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetLocalListVersionResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetLocalListVersionResponse {
     const ACTION: &'static str = "GetLocalListVersion";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -111,9 +111,11 @@ impl crate::Request for GetLogRequest {
     const ACTION: &'static str = "GetLog";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetLogResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetLogResponse {
     const ACTION: &'static str = "GetLog";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

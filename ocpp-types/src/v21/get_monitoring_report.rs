@@ -102,9 +102,11 @@ impl crate::Request for GetMonitoringReportRequest {
     const ACTION: &'static str = "GetMonitoringReport";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetMonitoringReportResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetMonitoringReportResponse {
     const ACTION: &'static str = "GetMonitoringReport";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

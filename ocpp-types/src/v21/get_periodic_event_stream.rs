@@ -74,9 +74,11 @@ impl crate::Request for GetPeriodicEventStreamRequest {
     const ACTION: &'static str = "GetPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetPeriodicEventStreamResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetPeriodicEventStreamResponse {
     const ACTION: &'static str = "GetPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -100,9 +100,11 @@ impl crate::Request for GetTariffsRequest {
     const ACTION: &'static str = "GetTariffs";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetTariffsResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetTariffsResponse {
     const ACTION: &'static str = "GetTariffs";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

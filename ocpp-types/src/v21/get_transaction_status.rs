@@ -78,9 +78,11 @@ impl crate::Request for GetTransactionStatusRequest {
     const ACTION: &'static str = "GetTransactionStatus";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetTransactionStatusResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetTransactionStatusResponse {
     const ACTION: &'static str = "GetTransactionStatus";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

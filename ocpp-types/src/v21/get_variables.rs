@@ -81,9 +81,11 @@ impl crate::Request for GetVariablesRequest {
     const ACTION: &'static str = "GetVariables";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = GetVariablesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for GetVariablesResponse {
     const ACTION: &'static str = "GetVariables";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

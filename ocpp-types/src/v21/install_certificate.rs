@@ -80,9 +80,11 @@ impl crate::Request for InstallCertificateRequest {
     const ACTION: &'static str = "InstallCertificate";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = InstallCertificateResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for InstallCertificateResponse {
     const ACTION: &'static str = "InstallCertificate";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -74,9 +74,11 @@ impl crate::Request for LogStatusNotificationRequest {
     const ACTION: &'static str = "LogStatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = LogStatusNotificationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for LogStatusNotificationResponse {
     const ACTION: &'static str = "LogStatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -84,9 +84,11 @@ impl crate::Request for MeterValuesRequest {
     const ACTION: &'static str = "MeterValues";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = MeterValuesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for MeterValuesResponse {
     const ACTION: &'static str = "MeterValues";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

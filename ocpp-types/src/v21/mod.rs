@@ -1433,9 +1433,29 @@ impl From<AFRRSignalRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for AFRRSignalRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::AFRRSignal(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<AdjustPeriodicEventStreamRequest> for AnyRequest {
     fn from(m: AdjustPeriodicEventStreamRequest) -> Self {
         AnyRequest::AdjustPeriodicEventStream(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for AdjustPeriodicEventStreamRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::AdjustPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1445,9 +1465,29 @@ impl From<AuthorizeRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for AuthorizeRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Authorize(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<BatterySwapRequest> for AnyRequest {
     fn from(m: BatterySwapRequest) -> Self {
         AnyRequest::BatterySwap(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for BatterySwapRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::BatterySwap(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1457,9 +1497,29 @@ impl From<BootNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for BootNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::BootNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CancelReservationRequest> for AnyRequest {
     fn from(m: CancelReservationRequest) -> Self {
         AnyRequest::CancelReservation(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for CancelReservationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CancelReservation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1469,9 +1529,29 @@ impl From<CertificateSignedRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for CertificateSignedRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CertificateSigned(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ChangeAvailabilityRequest> for AnyRequest {
     fn from(m: ChangeAvailabilityRequest) -> Self {
         AnyRequest::ChangeAvailability(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ChangeAvailability(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1481,9 +1561,29 @@ impl From<ChangeTransactionTariffRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ChangeTransactionTariffRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ChangeTransactionTariff(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearCacheRequest> for AnyRequest {
     fn from(m: ClearCacheRequest) -> Self {
         AnyRequest::ClearCache(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearCacheRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearCache(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1493,9 +1593,29 @@ impl From<ClearChargingProfileRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearDERControlRequest> for AnyRequest {
     fn from(m: ClearDERControlRequest) -> Self {
         AnyRequest::ClearDERControl(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearDERControlRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearDERControl(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1505,9 +1625,29 @@ impl From<ClearDisplayMessageRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClearDisplayMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearTariffsRequest> for AnyRequest {
     fn from(m: ClearTariffsRequest) -> Self {
         AnyRequest::ClearTariffs(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearTariffsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearTariffs(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1517,9 +1657,29 @@ impl From<ClearVariableMonitoringRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClearVariableMonitoringRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearedChargingLimitRequest> for AnyRequest {
     fn from(m: ClearedChargingLimitRequest) -> Self {
         AnyRequest::ClearedChargingLimit(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ClearedChargingLimitRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClearedChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1529,9 +1689,29 @@ impl From<ClosePeriodicEventStreamRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ClosePeriodicEventStreamRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ClosePeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CostUpdatedRequest> for AnyRequest {
     fn from(m: CostUpdatedRequest) -> Self {
         AnyRequest::CostUpdated(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for CostUpdatedRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CostUpdated(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1541,9 +1721,29 @@ impl From<CustomerInformationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for CustomerInformationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::CustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<DataTransferRequest> for AnyRequest {
     fn from(m: DataTransferRequest) -> Self {
         AnyRequest::DataTransfer(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for DataTransferRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DataTransfer(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1553,9 +1753,29 @@ impl From<DeleteCertificateRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for DeleteCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::DeleteCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<FirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: FirmwareStatusNotificationRequest) -> Self {
         AnyRequest::FirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::FirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1565,9 +1785,29 @@ impl From<Get15118EVCertificateRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for Get15118EVCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Get15118EVCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetBaseReportRequest> for AnyRequest {
     fn from(m: GetBaseReportRequest) -> Self {
         AnyRequest::GetBaseReport(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetBaseReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetBaseReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1577,9 +1817,29 @@ impl From<GetCertificateChainStatusRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetCertificateChainStatusRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetCertificateChainStatus(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCertificateStatusRequest> for AnyRequest {
     fn from(m: GetCertificateStatusRequest) -> Self {
         AnyRequest::GetCertificateStatus(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetCertificateStatusRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetCertificateStatus(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1589,9 +1849,29 @@ impl From<GetChargingProfilesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetChargingProfilesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCompositeScheduleRequest> for AnyRequest {
     fn from(m: GetCompositeScheduleRequest) -> Self {
         AnyRequest::GetCompositeSchedule(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetCompositeSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1601,9 +1881,29 @@ impl From<GetDERControlRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetDERControlRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetDERControl(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetDisplayMessagesRequest> for AnyRequest {
     fn from(m: GetDisplayMessagesRequest) -> Self {
         AnyRequest::GetDisplayMessages(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetDisplayMessagesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1613,9 +1913,29 @@ impl From<GetInstalledCertificateIdsRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetInstalledCertificateIds(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetLocalListVersionRequest> for AnyRequest {
     fn from(m: GetLocalListVersionRequest) -> Self {
         AnyRequest::GetLocalListVersion(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetLocalListVersion(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1625,9 +1945,29 @@ impl From<GetLogRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetLogRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetLog(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetMonitoringReportRequest> for AnyRequest {
     fn from(m: GetMonitoringReportRequest) -> Self {
         AnyRequest::GetMonitoringReport(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetMonitoringReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1637,9 +1977,29 @@ impl From<GetPeriodicEventStreamRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetPeriodicEventStreamRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetReportRequest> for AnyRequest {
     fn from(m: GetReportRequest) -> Self {
         AnyRequest::GetReport(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1649,9 +2009,29 @@ impl From<GetTariffsRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetTariffsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetTariffs(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetTransactionStatusRequest> for AnyRequest {
     fn from(m: GetTransactionStatusRequest) -> Self {
         AnyRequest::GetTransactionStatus(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for GetTransactionStatusRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetTransactionStatus(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1661,9 +2041,29 @@ impl From<GetVariablesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for GetVariablesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::GetVariables(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<HeartbeatRequest> for AnyRequest {
     fn from(m: HeartbeatRequest) -> Self {
         AnyRequest::Heartbeat(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for HeartbeatRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Heartbeat(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1673,9 +2073,29 @@ impl From<InstallCertificateRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for InstallCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::InstallCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<LogStatusNotificationRequest> for AnyRequest {
     fn from(m: LogStatusNotificationRequest) -> Self {
         AnyRequest::LogStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::LogStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1685,9 +2105,29 @@ impl From<MeterValuesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for MeterValuesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::MeterValues(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyAllowedEnergyTransferRequest> for AnyRequest {
     fn from(m: NotifyAllowedEnergyTransferRequest) -> Self {
         AnyRequest::NotifyAllowedEnergyTransfer(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyAllowedEnergyTransferRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyAllowedEnergyTransfer(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1697,9 +2137,29 @@ impl From<NotifyChargingLimitRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyChargingLimitRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyCustomerInformationRequest> for AnyRequest {
     fn from(m: NotifyCustomerInformationRequest) -> Self {
         AnyRequest::NotifyCustomerInformation(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyCustomerInformationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyCustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1709,9 +2169,29 @@ impl From<NotifyDERAlarmRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyDERAlarmRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyDERAlarm(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyDERStartStopRequest> for AnyRequest {
     fn from(m: NotifyDERStartStopRequest) -> Self {
         AnyRequest::NotifyDERStartStop(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyDERStartStopRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyDERStartStop(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1721,9 +2201,29 @@ impl From<NotifyDisplayMessagesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyDisplayMessagesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEVChargingNeedsRequest> for AnyRequest {
     fn from(m: NotifyEVChargingNeedsRequest) -> Self {
         AnyRequest::NotifyEVChargingNeeds(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyEVChargingNeedsRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyEVChargingNeeds(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1733,9 +2233,29 @@ impl From<NotifyEVChargingScheduleRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyEVChargingScheduleRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyEVChargingSchedule(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEventRequest> for AnyRequest {
     fn from(m: NotifyEventRequest) -> Self {
         AnyRequest::NotifyEvent(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyEventRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1745,9 +2265,29 @@ impl From<NotifyMonitoringReportRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyMonitoringReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyPeriodicEventStream> for AnyRequest {
     fn from(m: NotifyPeriodicEventStream) -> Self {
         AnyRequest::NotifyPeriodicEventStream(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyPeriodicEventStream {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1757,9 +2297,29 @@ impl From<NotifyPriorityChargingRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifyPriorityChargingRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyPriorityCharging(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyReportRequest> for AnyRequest {
     fn from(m: NotifyReportRequest) -> Self {
         AnyRequest::NotifyReport(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyReportRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1769,9 +2329,29 @@ impl From<NotifySettlementRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for NotifySettlementRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifySettlement(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyWebPaymentStartedRequest> for AnyRequest {
     fn from(m: NotifyWebPaymentStartedRequest) -> Self {
         AnyRequest::NotifyWebPaymentStarted(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for NotifyWebPaymentStartedRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::NotifyWebPaymentStarted(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1781,9 +2361,29 @@ impl From<OpenPeriodicEventStreamRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for OpenPeriodicEventStreamRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::OpenPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<PublishFirmwareRequest> for AnyRequest {
     fn from(m: PublishFirmwareRequest) -> Self {
         AnyRequest::PublishFirmware(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for PublishFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::PublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1793,9 +2393,29 @@ impl From<PublishFirmwareStatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for PublishFirmwareStatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::PublishFirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<PullDynamicScheduleUpdateRequest> for AnyRequest {
     fn from(m: PullDynamicScheduleUpdateRequest) -> Self {
         AnyRequest::PullDynamicScheduleUpdate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for PullDynamicScheduleUpdateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::PullDynamicScheduleUpdate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1805,9 +2425,29 @@ impl From<ReportChargingProfilesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ReportChargingProfilesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReportChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReportDERControlRequest> for AnyRequest {
     fn from(m: ReportDERControlRequest) -> Self {
         AnyRequest::ReportDERControl(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ReportDERControlRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReportDERControl(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1817,9 +2457,29 @@ impl From<RequestBatterySwapRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for RequestBatterySwapRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RequestBatterySwap(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RequestStartTransactionRequest> for AnyRequest {
     fn from(m: RequestStartTransactionRequest) -> Self {
         AnyRequest::RequestStartTransaction(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for RequestStartTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RequestStartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1829,9 +2489,29 @@ impl From<RequestStopTransactionRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for RequestStopTransactionRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::RequestStopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReservationStatusUpdateRequest> for AnyRequest {
     fn from(m: ReservationStatusUpdateRequest) -> Self {
         AnyRequest::ReservationStatusUpdate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ReservationStatusUpdateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReservationStatusUpdate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1841,9 +2521,29 @@ impl From<ReserveNowRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for ReserveNowRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::ReserveNow(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ResetRequest> for AnyRequest {
     fn from(m: ResetRequest) -> Self {
         AnyRequest::Reset(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for ResetRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::Reset(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1853,9 +2553,29 @@ impl From<SecurityEventNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SecurityEventNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SendLocalListRequest> for AnyRequest {
     fn from(m: SendLocalListRequest) -> Self {
         AnyRequest::SendLocalList(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SendLocalListRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SendLocalList(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1865,9 +2585,29 @@ impl From<SetChargingProfileRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetChargingProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetDERControlRequest> for AnyRequest {
     fn from(m: SetDERControlRequest) -> Self {
         AnyRequest::SetDERControl(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetDERControlRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetDERControl(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1877,9 +2617,29 @@ impl From<SetDefaultTariffRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetDefaultTariffRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetDefaultTariff(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetDisplayMessageRequest> for AnyRequest {
     fn from(m: SetDisplayMessageRequest) -> Self {
         AnyRequest::SetDisplayMessage(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetDisplayMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1889,9 +2649,29 @@ impl From<SetMonitoringBaseRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetMonitoringBaseRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetMonitoringBase(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetMonitoringLevelRequest> for AnyRequest {
     fn from(m: SetMonitoringLevelRequest) -> Self {
         AnyRequest::SetMonitoringLevel(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetMonitoringLevelRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetMonitoringLevel(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1901,9 +2681,29 @@ impl From<SetNetworkProfileRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetNetworkProfileRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetNetworkProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetVariableMonitoringRequest> for AnyRequest {
     fn from(m: SetVariableMonitoringRequest) -> Self {
         AnyRequest::SetVariableMonitoring(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SetVariableMonitoringRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1913,9 +2713,29 @@ impl From<SetVariablesRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for SetVariablesRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SetVariables(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SignCertificateRequest> for AnyRequest {
     fn from(m: SignCertificateRequest) -> Self {
         AnyRequest::SignCertificate(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for SignCertificateRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::SignCertificate(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1925,9 +2745,29 @@ impl From<StatusNotificationRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for StatusNotificationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::StatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<TransactionEventRequest> for AnyRequest {
     fn from(m: TransactionEventRequest) -> Self {
         AnyRequest::TransactionEvent(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for TransactionEventRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::TransactionEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1937,9 +2777,29 @@ impl From<TriggerMessageRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for TriggerMessageRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::TriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UnlockConnectorRequest> for AnyRequest {
     fn from(m: UnlockConnectorRequest) -> Self {
         AnyRequest::UnlockConnector(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for UnlockConnectorRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UnlockConnector(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1949,9 +2809,29 @@ impl From<UnpublishFirmwareRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for UnpublishFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UnpublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UpdateDynamicScheduleRequest> for AnyRequest {
     fn from(m: UpdateDynamicScheduleRequest) -> Self {
         AnyRequest::UpdateDynamicSchedule(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for UpdateDynamicScheduleRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UpdateDynamicSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -1961,15 +2841,45 @@ impl From<UpdateFirmwareRequest> for AnyRequest {
     }
 }
 
+impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UsePriorityChargingRequest> for AnyRequest {
     fn from(m: UsePriorityChargingRequest) -> Self {
         AnyRequest::UsePriorityCharging(m)
     }
 }
 
+impl TryFrom<AnyRequest> for UsePriorityChargingRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::UsePriorityCharging(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<VatNumberValidationRequest> for AnyRequest {
     fn from(m: VatNumberValidationRequest) -> Self {
         AnyRequest::VatNumberValidation(m)
+    }
+}
+
+impl TryFrom<AnyRequest> for VatNumberValidationRequest {
+    type Error = AnyRequest;
+    fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
+        match m {
+            AnyRequest::VatNumberValidation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2364,9 +3274,29 @@ impl From<AFRRSignalResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for AFRRSignalResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::AFRRSignal(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<AdjustPeriodicEventStreamResponse> for AnyResponse {
     fn from(m: AdjustPeriodicEventStreamResponse) -> Self {
         AnyResponse::AdjustPeriodicEventStream(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for AdjustPeriodicEventStreamResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::AdjustPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2376,9 +3306,29 @@ impl From<AuthorizeResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for AuthorizeResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Authorize(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<BatterySwapResponse> for AnyResponse {
     fn from(m: BatterySwapResponse) -> Self {
         AnyResponse::BatterySwap(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for BatterySwapResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::BatterySwap(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2388,9 +3338,29 @@ impl From<BootNotificationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for BootNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::BootNotification(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CancelReservationResponse> for AnyResponse {
     fn from(m: CancelReservationResponse) -> Self {
         AnyResponse::CancelReservation(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for CancelReservationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CancelReservation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2400,9 +3370,29 @@ impl From<CertificateSignedResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for CertificateSignedResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CertificateSigned(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ChangeAvailabilityResponse> for AnyResponse {
     fn from(m: ChangeAvailabilityResponse) -> Self {
         AnyResponse::ChangeAvailability(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ChangeAvailability(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2412,9 +3402,29 @@ impl From<ChangeTransactionTariffResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ChangeTransactionTariffResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ChangeTransactionTariff(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearCacheResponse> for AnyResponse {
     fn from(m: ClearCacheResponse) -> Self {
         AnyResponse::ClearCache(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearCacheResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearCache(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2424,9 +3434,29 @@ impl From<ClearChargingProfileResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearDERControlResponse> for AnyResponse {
     fn from(m: ClearDERControlResponse) -> Self {
         AnyResponse::ClearDERControl(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearDERControlResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearDERControl(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2436,9 +3466,29 @@ impl From<ClearDisplayMessageResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClearDisplayMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearTariffsResponse> for AnyResponse {
     fn from(m: ClearTariffsResponse) -> Self {
         AnyResponse::ClearTariffs(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearTariffsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearTariffs(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2448,9 +3498,29 @@ impl From<ClearVariableMonitoringResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClearVariableMonitoringResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ClearedChargingLimitResponse> for AnyResponse {
     fn from(m: ClearedChargingLimitResponse) -> Self {
         AnyResponse::ClearedChargingLimit(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ClearedChargingLimitResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClearedChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2460,9 +3530,29 @@ impl From<ClosePeriodicEventStreamResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ClosePeriodicEventStreamResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ClosePeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<CostUpdatedResponse> for AnyResponse {
     fn from(m: CostUpdatedResponse) -> Self {
         AnyResponse::CostUpdated(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for CostUpdatedResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CostUpdated(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2472,9 +3562,29 @@ impl From<CustomerInformationResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for CustomerInformationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::CustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<DataTransferResponse> for AnyResponse {
     fn from(m: DataTransferResponse) -> Self {
         AnyResponse::DataTransfer(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for DataTransferResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DataTransfer(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2484,9 +3594,29 @@ impl From<DeleteCertificateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for DeleteCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::DeleteCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<FirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: FirmwareStatusNotificationResponse) -> Self {
         AnyResponse::FirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::FirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2496,9 +3626,29 @@ impl From<Get15118EVCertificateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for Get15118EVCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Get15118EVCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetBaseReportResponse> for AnyResponse {
     fn from(m: GetBaseReportResponse) -> Self {
         AnyResponse::GetBaseReport(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetBaseReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetBaseReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2508,9 +3658,29 @@ impl From<GetCertificateChainStatusResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetCertificateChainStatusResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetCertificateChainStatus(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCertificateStatusResponse> for AnyResponse {
     fn from(m: GetCertificateStatusResponse) -> Self {
         AnyResponse::GetCertificateStatus(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetCertificateStatusResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetCertificateStatus(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2520,9 +3690,29 @@ impl From<GetChargingProfilesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetChargingProfilesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetCompositeScheduleResponse> for AnyResponse {
     fn from(m: GetCompositeScheduleResponse) -> Self {
         AnyResponse::GetCompositeSchedule(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetCompositeSchedule(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2532,9 +3722,29 @@ impl From<GetDERControlResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetDERControlResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetDERControl(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetDisplayMessagesResponse> for AnyResponse {
     fn from(m: GetDisplayMessagesResponse) -> Self {
         AnyResponse::GetDisplayMessages(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetDisplayMessagesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2544,9 +3754,29 @@ impl From<GetInstalledCertificateIdsResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetInstalledCertificateIds(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetLocalListVersionResponse> for AnyResponse {
     fn from(m: GetLocalListVersionResponse) -> Self {
         AnyResponse::GetLocalListVersion(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetLocalListVersion(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2556,9 +3786,29 @@ impl From<GetLogResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetLogResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetLog(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetMonitoringReportResponse> for AnyResponse {
     fn from(m: GetMonitoringReportResponse) -> Self {
         AnyResponse::GetMonitoringReport(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetMonitoringReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2568,9 +3818,29 @@ impl From<GetPeriodicEventStreamResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetPeriodicEventStreamResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetReportResponse> for AnyResponse {
     fn from(m: GetReportResponse) -> Self {
         AnyResponse::GetReport(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetReport(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2580,9 +3850,29 @@ impl From<GetTariffsResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetTariffsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetTariffs(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<GetTransactionStatusResponse> for AnyResponse {
     fn from(m: GetTransactionStatusResponse) -> Self {
         AnyResponse::GetTransactionStatus(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for GetTransactionStatusResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetTransactionStatus(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2592,9 +3882,29 @@ impl From<GetVariablesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for GetVariablesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::GetVariables(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<HeartbeatResponse> for AnyResponse {
     fn from(m: HeartbeatResponse) -> Self {
         AnyResponse::Heartbeat(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for HeartbeatResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Heartbeat(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2604,9 +3914,29 @@ impl From<InstallCertificateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for InstallCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::InstallCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<LogStatusNotificationResponse> for AnyResponse {
     fn from(m: LogStatusNotificationResponse) -> Self {
         AnyResponse::LogStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::LogStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2616,9 +3946,29 @@ impl From<MeterValuesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for MeterValuesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::MeterValues(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyAllowedEnergyTransferResponse> for AnyResponse {
     fn from(m: NotifyAllowedEnergyTransferResponse) -> Self {
         AnyResponse::NotifyAllowedEnergyTransfer(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyAllowedEnergyTransferResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyAllowedEnergyTransfer(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2628,9 +3978,29 @@ impl From<NotifyChargingLimitResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyChargingLimitResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyChargingLimit(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyCustomerInformationResponse> for AnyResponse {
     fn from(m: NotifyCustomerInformationResponse) -> Self {
         AnyResponse::NotifyCustomerInformation(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyCustomerInformationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyCustomerInformation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2640,9 +4010,29 @@ impl From<NotifyDERAlarmResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyDERAlarmResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyDERAlarm(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyDERStartStopResponse> for AnyResponse {
     fn from(m: NotifyDERStartStopResponse) -> Self {
         AnyResponse::NotifyDERStartStop(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyDERStartStopResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyDERStartStop(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2652,9 +4042,29 @@ impl From<NotifyDisplayMessagesResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyDisplayMessagesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyDisplayMessages(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEVChargingNeedsResponse> for AnyResponse {
     fn from(m: NotifyEVChargingNeedsResponse) -> Self {
         AnyResponse::NotifyEVChargingNeeds(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyEVChargingNeedsResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyEVChargingNeeds(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2664,9 +4074,29 @@ impl From<NotifyEVChargingScheduleResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyEVChargingScheduleResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyEVChargingSchedule(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyEventResponse> for AnyResponse {
     fn from(m: NotifyEventResponse) -> Self {
         AnyResponse::NotifyEvent(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyEventResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyEvent(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2676,9 +4106,29 @@ impl From<NotifyMonitoringReportResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyMonitoringReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyMonitoringReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifyPriorityChargingResponse> for AnyResponse {
     fn from(m: NotifyPriorityChargingResponse) -> Self {
         AnyResponse::NotifyPriorityCharging(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifyPriorityChargingResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyPriorityCharging(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2688,9 +4138,29 @@ impl From<NotifyReportResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyReportResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyReport(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<NotifySettlementResponse> for AnyResponse {
     fn from(m: NotifySettlementResponse) -> Self {
         AnyResponse::NotifySettlement(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for NotifySettlementResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifySettlement(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2700,9 +4170,29 @@ impl From<NotifyWebPaymentStartedResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for NotifyWebPaymentStartedResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::NotifyWebPaymentStarted(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<OpenPeriodicEventStreamResponse> for AnyResponse {
     fn from(m: OpenPeriodicEventStreamResponse) -> Self {
         AnyResponse::OpenPeriodicEventStream(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for OpenPeriodicEventStreamResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::OpenPeriodicEventStream(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2712,9 +4202,29 @@ impl From<PublishFirmwareResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for PublishFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::PublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<PublishFirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: PublishFirmwareStatusNotificationResponse) -> Self {
         AnyResponse::PublishFirmwareStatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for PublishFirmwareStatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::PublishFirmwareStatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2724,9 +4234,29 @@ impl From<PullDynamicScheduleUpdateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for PullDynamicScheduleUpdateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::PullDynamicScheduleUpdate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReportChargingProfilesResponse> for AnyResponse {
     fn from(m: ReportChargingProfilesResponse) -> Self {
         AnyResponse::ReportChargingProfiles(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ReportChargingProfilesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReportChargingProfiles(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2736,9 +4266,29 @@ impl From<ReportDERControlResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ReportDERControlResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReportDERControl(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RequestBatterySwapResponse> for AnyResponse {
     fn from(m: RequestBatterySwapResponse) -> Self {
         AnyResponse::RequestBatterySwap(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for RequestBatterySwapResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RequestBatterySwap(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2748,9 +4298,29 @@ impl From<RequestStartTransactionResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for RequestStartTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RequestStartTransaction(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<RequestStopTransactionResponse> for AnyResponse {
     fn from(m: RequestStopTransactionResponse) -> Self {
         AnyResponse::RequestStopTransaction(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for RequestStopTransactionResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::RequestStopTransaction(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2760,9 +4330,29 @@ impl From<ReservationStatusUpdateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ReservationStatusUpdateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReservationStatusUpdate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<ReserveNowResponse> for AnyResponse {
     fn from(m: ReserveNowResponse) -> Self {
         AnyResponse::ReserveNow(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for ReserveNowResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::ReserveNow(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2772,9 +4362,29 @@ impl From<ResetResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for ResetResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::Reset(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SecurityEventNotificationResponse> for AnyResponse {
     fn from(m: SecurityEventNotificationResponse) -> Self {
         AnyResponse::SecurityEventNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SecurityEventNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2784,9 +4394,29 @@ impl From<SendLocalListResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SendLocalListResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SendLocalList(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetChargingProfileResponse> for AnyResponse {
     fn from(m: SetChargingProfileResponse) -> Self {
         AnyResponse::SetChargingProfile(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetChargingProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetChargingProfile(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2796,9 +4426,29 @@ impl From<SetDERControlResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetDERControlResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetDERControl(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetDefaultTariffResponse> for AnyResponse {
     fn from(m: SetDefaultTariffResponse) -> Self {
         AnyResponse::SetDefaultTariff(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetDefaultTariffResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetDefaultTariff(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2808,9 +4458,29 @@ impl From<SetDisplayMessageResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetDisplayMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetDisplayMessage(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetMonitoringBaseResponse> for AnyResponse {
     fn from(m: SetMonitoringBaseResponse) -> Self {
         AnyResponse::SetMonitoringBase(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetMonitoringBaseResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetMonitoringBase(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2820,9 +4490,29 @@ impl From<SetMonitoringLevelResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetMonitoringLevelResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetMonitoringLevel(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetNetworkProfileResponse> for AnyResponse {
     fn from(m: SetNetworkProfileResponse) -> Self {
         AnyResponse::SetNetworkProfile(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetNetworkProfileResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetNetworkProfile(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2832,9 +4522,29 @@ impl From<SetVariableMonitoringResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SetVariableMonitoringResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetVariableMonitoring(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<SetVariablesResponse> for AnyResponse {
     fn from(m: SetVariablesResponse) -> Self {
         AnyResponse::SetVariables(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for SetVariablesResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SetVariables(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2844,9 +4554,29 @@ impl From<SignCertificateResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for SignCertificateResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::SignCertificate(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<StatusNotificationResponse> for AnyResponse {
     fn from(m: StatusNotificationResponse) -> Self {
         AnyResponse::StatusNotification(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for StatusNotificationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::StatusNotification(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2856,9 +4586,29 @@ impl From<TransactionEventResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for TransactionEventResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::TransactionEvent(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<TriggerMessageResponse> for AnyResponse {
     fn from(m: TriggerMessageResponse) -> Self {
         AnyResponse::TriggerMessage(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for TriggerMessageResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::TriggerMessage(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2868,9 +4618,29 @@ impl From<UnlockConnectorResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for UnlockConnectorResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UnlockConnector(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UnpublishFirmwareResponse> for AnyResponse {
     fn from(m: UnpublishFirmwareResponse) -> Self {
         AnyResponse::UnpublishFirmware(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for UnpublishFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UnpublishFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2880,9 +4650,29 @@ impl From<UpdateDynamicScheduleResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for UpdateDynamicScheduleResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UpdateDynamicSchedule(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<UpdateFirmwareResponse> for AnyResponse {
     fn from(m: UpdateFirmwareResponse) -> Self {
         AnyResponse::UpdateFirmware(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UpdateFirmware(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -2892,9 +4682,29 @@ impl From<UsePriorityChargingResponse> for AnyResponse {
     }
 }
 
+impl TryFrom<AnyResponse> for UsePriorityChargingResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::UsePriorityCharging(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<VatNumberValidationResponse> for AnyResponse {
     fn from(m: VatNumberValidationResponse) -> Self {
         AnyResponse::VatNumberValidation(m)
+    }
+}
+
+impl TryFrom<AnyResponse> for VatNumberValidationResponse {
+    type Error = AnyResponse;
+    fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
+        match m {
+            AnyResponse::VatNumberValidation(m) => Ok(m),
+            other => Err(other),
+        }
     }
 }
 
@@ -3160,5 +4970,48 @@ pub fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, Decod
         "UsePriorityCharging" => crate::decode(payload).map(AnyResponse::UsePriorityCharging),
         "VatNumberValidation" => crate::decode(payload).map(AnyResponse::VatNumberValidation),
         _ => Err(DecodeError::unknown_action(action)),
+    }
+}
+
+/// OCPP 2.1 as a [`crate::Protocol`], for code generic over versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct V21;
+
+impl crate::Protocol for V21 {
+    const VERSION: crate::Version = crate::Version::V21;
+    type Action = Action;
+    type AnyRequest = AnyRequest;
+    type AnyResponse = AnyResponse;
+
+    fn action(name: &str) -> Option<Action> {
+        name.parse().ok()
+    }
+
+    fn action_name(action: Action) -> &'static str {
+        action.as_str()
+    }
+
+    fn is_sent_by(action: Action, role: Role) -> bool {
+        action.is_sent_by(role)
+    }
+
+    fn is_send(action: Action) -> bool {
+        action.is_send()
+    }
+
+    fn request_action(request: &AnyRequest) -> Action {
+        request.action()
+    }
+
+    fn response_action(response: &AnyResponse) -> Action {
+        response.action()
+    }
+
+    fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {
+        decode_request(action, payload)
+    }
+
+    fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {
+        decode_response(action, payload)
     }
 }

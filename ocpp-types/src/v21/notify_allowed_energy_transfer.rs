@@ -88,9 +88,11 @@ impl crate::Request for NotifyAllowedEnergyTransferRequest {
     const ACTION: &'static str = "NotifyAllowedEnergyTransfer";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyAllowedEnergyTransferResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyAllowedEnergyTransferResponse {
     const ACTION: &'static str = "NotifyAllowedEnergyTransfer";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -94,9 +94,11 @@ impl crate::Request for NotifyChargingLimitRequest {
     const ACTION: &'static str = "NotifyChargingLimit";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyChargingLimitResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyChargingLimitResponse {
     const ACTION: &'static str = "NotifyChargingLimit";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -104,9 +104,11 @@ impl crate::Request for NotifyCustomerInformationRequest {
     const ACTION: &'static str = "NotifyCustomerInformation";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyCustomerInformationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyCustomerInformationResponse {
     const ACTION: &'static str = "NotifyCustomerInformation";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -87,9 +87,11 @@ impl crate::Request for NotifyDERAlarmRequest {
     const ACTION: &'static str = "NotifyDERAlarm";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyDERAlarmResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyDERAlarmResponse {
     const ACTION: &'static str = "NotifyDERAlarm";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

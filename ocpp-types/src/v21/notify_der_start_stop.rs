@@ -88,9 +88,11 @@ impl crate::Request for NotifyDERStartStopRequest {
     const ACTION: &'static str = "NotifyDERStartStop";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyDERStartStopResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyDERStartStopResponse {
     const ACTION: &'static str = "NotifyDERStartStop";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

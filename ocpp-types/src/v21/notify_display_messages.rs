@@ -80,9 +80,11 @@ impl crate::Request for NotifyDisplayMessagesRequest {
     const ACTION: &'static str = "NotifyDisplayMessages";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyDisplayMessagesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyDisplayMessagesResponse {
     const ACTION: &'static str = "NotifyDisplayMessages";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

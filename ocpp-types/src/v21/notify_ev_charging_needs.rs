@@ -126,9 +126,11 @@ impl crate::Request for NotifyEVChargingNeedsRequest {
     const ACTION: &'static str = "NotifyEVChargingNeeds";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyEVChargingNeedsResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyEVChargingNeedsResponse {
     const ACTION: &'static str = "NotifyEVChargingNeeds";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

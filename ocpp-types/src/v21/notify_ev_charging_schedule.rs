@@ -124,9 +124,11 @@ impl crate::Request for NotifyEVChargingScheduleRequest {
     const ACTION: &'static str = "NotifyEVChargingSchedule";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyEVChargingScheduleResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyEVChargingScheduleResponse {
     const ACTION: &'static str = "NotifyEVChargingSchedule";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -94,9 +94,11 @@ impl crate::Request for NotifyEventRequest {
     const ACTION: &'static str = "NotifyEvent";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyEventResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyEventResponse {
     const ACTION: &'static str = "NotifyEvent";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

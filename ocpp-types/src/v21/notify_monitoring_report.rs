@@ -96,9 +96,11 @@ impl crate::Request for NotifyMonitoringReportRequest {
     const ACTION: &'static str = "NotifyMonitoringReport";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyMonitoringReportResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyMonitoringReportResponse {
     const ACTION: &'static str = "NotifyMonitoringReport";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

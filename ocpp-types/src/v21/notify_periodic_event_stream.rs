@@ -77,4 +77,5 @@ impl Validate for NotifyPeriodicEventStream {
 impl crate::SendMessage for NotifyPeriodicEventStream {
     const ACTION: &'static str = "NotifyPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

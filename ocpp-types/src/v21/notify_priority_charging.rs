@@ -69,9 +69,11 @@ impl crate::Request for NotifyPriorityChargingRequest {
     const ACTION: &'static str = "NotifyPriorityCharging";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyPriorityChargingResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyPriorityChargingResponse {
     const ACTION: &'static str = "NotifyPriorityCharging";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

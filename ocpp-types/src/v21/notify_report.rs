@@ -100,9 +100,11 @@ impl crate::Request for NotifyReportRequest {
     const ACTION: &'static str = "NotifyReport";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyReportResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyReportResponse {
     const ACTION: &'static str = "NotifyReport";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -153,9 +153,11 @@ impl crate::Request for NotifySettlementRequest {
     const ACTION: &'static str = "NotifySettlement";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifySettlementResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifySettlementResponse {
     const ACTION: &'static str = "NotifySettlement";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -74,9 +74,11 @@ impl crate::Request for NotifyWebPaymentStartedRequest {
     const ACTION: &'static str = "NotifyWebPaymentStarted";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = NotifyWebPaymentStartedResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for NotifyWebPaymentStartedResponse {
     const ACTION: &'static str = "NotifyWebPaymentStarted";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -78,9 +78,11 @@ impl crate::Request for OpenPeriodicEventStreamRequest {
     const ACTION: &'static str = "OpenPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = OpenPeriodicEventStreamResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for OpenPeriodicEventStreamResponse {
     const ACTION: &'static str = "OpenPeriodicEventStream";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -140,9 +140,11 @@ impl crate::Request for PublishFirmwareRequest {
     const ACTION: &'static str = "PublishFirmware";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = PublishFirmwareResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for PublishFirmwareResponse {
     const ACTION: &'static str = "PublishFirmware";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

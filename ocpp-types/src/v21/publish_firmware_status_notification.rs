@@ -98,9 +98,11 @@ impl crate::Request for PublishFirmwareStatusNotificationRequest {
     const ACTION: &'static str = "PublishFirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = PublishFirmwareStatusNotificationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for PublishFirmwareStatusNotificationResponse {
     const ACTION: &'static str = "PublishFirmwareStatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

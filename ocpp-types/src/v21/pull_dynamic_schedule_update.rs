@@ -84,9 +84,11 @@ impl crate::Request for PullDynamicScheduleUpdateRequest {
     const ACTION: &'static str = "PullDynamicScheduleUpdate";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = PullDynamicScheduleUpdateResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for PullDynamicScheduleUpdateResponse {
     const ACTION: &'static str = "PullDynamicScheduleUpdate";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -100,9 +100,11 @@ impl crate::Request for ReportChargingProfilesRequest {
     const ACTION: &'static str = "ReportChargingProfiles";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ReportChargingProfilesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ReportChargingProfilesResponse {
     const ACTION: &'static str = "ReportChargingProfiles";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

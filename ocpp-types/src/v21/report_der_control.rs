@@ -181,9 +181,11 @@ impl crate::Request for ReportDERControlRequest {
     const ACTION: &'static str = "ReportDERControl";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ReportDERControlResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ReportDERControlResponse {
     const ACTION: &'static str = "ReportDERControl";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -81,9 +81,11 @@ impl crate::Request for RequestBatterySwapRequest {
     const ACTION: &'static str = "RequestBatterySwap";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = RequestBatterySwapResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for RequestBatterySwapResponse {
     const ACTION: &'static str = "RequestBatterySwap";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

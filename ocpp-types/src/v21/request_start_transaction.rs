@@ -128,9 +128,11 @@ impl crate::Request for RequestStartTransactionRequest {
     const ACTION: &'static str = "RequestStartTransaction";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = RequestStartTransactionResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for RequestStartTransactionResponse {
     const ACTION: &'static str = "RequestStartTransaction";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -78,9 +78,11 @@ impl crate::Request for RequestStopTransactionRequest {
     const ACTION: &'static str = "RequestStopTransaction";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = RequestStopTransactionResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for RequestStopTransactionResponse {
     const ACTION: &'static str = "RequestStopTransaction";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -75,9 +75,11 @@ impl crate::Request for ReservationStatusUpdateRequest {
     const ACTION: &'static str = "ReservationStatusUpdate";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ReservationStatusUpdateResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ReservationStatusUpdateResponse {
     const ACTION: &'static str = "ReservationStatusUpdate";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -133,9 +133,11 @@ impl crate::Request for ReserveNowRequest {
     const ACTION: &'static str = "ReserveNow";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ReserveNowResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ReserveNowResponse {
     const ACTION: &'static str = "ReserveNow";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

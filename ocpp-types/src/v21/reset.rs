@@ -87,9 +87,11 @@ impl crate::Request for ResetRequest {
     const ACTION: &'static str = "Reset";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = ResetResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for ResetResponse {
     const ACTION: &'static str = "Reset";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

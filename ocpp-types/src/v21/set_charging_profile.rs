@@ -93,9 +93,11 @@ impl crate::Request for SetChargingProfileRequest {
     const ACTION: &'static str = "SetChargingProfile";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetChargingProfileResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetChargingProfileResponse {
     const ACTION: &'static str = "SetChargingProfile";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -92,9 +92,11 @@ impl crate::Request for SetDefaultTariffRequest {
     const ACTION: &'static str = "SetDefaultTariff";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetDefaultTariffResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetDefaultTariffResponse {
     const ACTION: &'static str = "SetDefaultTariff";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -174,9 +174,11 @@ impl crate::Request for SetDERControlRequest {
     const ACTION: &'static str = "SetDERControl";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetDERControlResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetDERControlResponse {
     const ACTION: &'static str = "SetDERControl";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -73,9 +73,11 @@ impl crate::Request for SetMonitoringBaseRequest {
     const ACTION: &'static str = "SetMonitoringBase";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetMonitoringBaseResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetMonitoringBaseResponse {
     const ACTION: &'static str = "SetMonitoringBase";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -107,9 +107,11 @@ impl crate::Request for SetMonitoringLevelRequest {
     const ACTION: &'static str = "SetMonitoringLevel";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetMonitoringLevelResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetMonitoringLevelResponse {
     const ACTION: &'static str = "SetMonitoringLevel";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -81,9 +81,11 @@ impl crate::Request for SetNetworkProfileRequest {
     const ACTION: &'static str = "SetNetworkProfile";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetNetworkProfileResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetNetworkProfileResponse {
     const ACTION: &'static str = "SetNetworkProfile";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -81,9 +81,11 @@ impl crate::Request for SetVariablesRequest {
     const ACTION: &'static str = "SetVariables";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SetVariablesResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SetVariablesResponse {
     const ACTION: &'static str = "SetVariables";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -100,9 +100,11 @@ impl crate::Request for SignCertificateRequest {
     const ACTION: &'static str = "SignCertificate";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = SignCertificateResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for SignCertificateResponse {
     const ACTION: &'static str = "SignCertificate";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -95,9 +95,11 @@ impl crate::Request for StatusNotificationRequest {
     const ACTION: &'static str = "StatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = StatusNotificationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for StatusNotificationResponse {
     const ACTION: &'static str = "StatusNotification";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -261,9 +261,11 @@ impl crate::Request for TransactionEventRequest {
     const ACTION: &'static str = "TransactionEvent";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = TransactionEventResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for TransactionEventResponse {
     const ACTION: &'static str = "TransactionEvent";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

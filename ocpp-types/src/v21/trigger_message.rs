@@ -91,9 +91,11 @@ impl crate::Request for TriggerMessageRequest {
     const ACTION: &'static str = "TriggerMessage";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = TriggerMessageResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for TriggerMessageResponse {
     const ACTION: &'static str = "TriggerMessage";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -100,9 +100,11 @@ impl crate::Request for UnlockConnectorRequest {
     const ACTION: &'static str = "UnlockConnector";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = UnlockConnectorResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for UnlockConnectorResponse {
     const ACTION: &'static str = "UnlockConnector";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -66,9 +66,11 @@ impl crate::Request for UnpublishFirmwareRequest {
     const ACTION: &'static str = "UnpublishFirmware";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = UnpublishFirmwareResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for UnpublishFirmwareResponse {
     const ACTION: &'static str = "UnpublishFirmware";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

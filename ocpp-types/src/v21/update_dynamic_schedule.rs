@@ -83,9 +83,11 @@ impl crate::Request for UpdateDynamicScheduleRequest {
     const ACTION: &'static str = "UpdateDynamicSchedule";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = UpdateDynamicScheduleResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for UpdateDynamicScheduleResponse {
     const ACTION: &'static str = "UpdateDynamicSchedule";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

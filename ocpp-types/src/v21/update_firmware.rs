@@ -102,9 +102,11 @@ impl crate::Request for UpdateFirmwareRequest {
     const ACTION: &'static str = "UpdateFirmware";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = UpdateFirmwareResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for UpdateFirmwareResponse {
     const ACTION: &'static str = "UpdateFirmware";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

@@ -81,9 +81,11 @@ impl crate::Request for UsePriorityChargingRequest {
     const ACTION: &'static str = "UsePriorityCharging";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = UsePriorityChargingResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for UsePriorityChargingResponse {
     const ACTION: &'static str = "UsePriorityCharging";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }

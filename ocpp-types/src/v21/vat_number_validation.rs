@@ -121,9 +121,11 @@ impl crate::Request for VatNumberValidationRequest {
     const ACTION: &'static str = "VatNumberValidation";
     const VERSION: crate::Version = crate::Version::V21;
     type Response = VatNumberValidationResponse;
+    type Protocol = super::V21;
 }
 
 impl crate::Response for VatNumberValidationResponse {
     const ACTION: &'static str = "VatNumberValidation";
     const VERSION: crate::Version = crate::Version::V21;
+    type Protocol = super::V21;
 }
