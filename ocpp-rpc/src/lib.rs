@@ -1,6 +1,14 @@
-//! The OCPP-J RPC layer: frames, error codes, the sans-IO endpoint, the
-//! charge-point and CSMS state machines and the tokio transport.
+//! The OCPP-J RPC layer over [`ocpp_types`].
 //!
-//! Nothing is here yet: the layer is built on top of [`ocpp_types`].
+//! * [`frame`]: OCPP-J frames, parsed without copying payloads;
+//! * [`error`]: error codes per version and the one cause -> code table;
+//! * [`endpoint`]: the sans-IO endpoint of one connection;
+//! * `testing` (feature `testing`): two endpoints wired together in virtual time.
+
+pub mod endpoint;
+pub mod error;
+pub mod frame;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use ocpp_types;

@@ -3,13 +3,13 @@
 
 use std::fmt::Debug;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::{DecodeError, Validate};
 
 /// An OCPP-J protocol version, as negotiated by WebSocket subprotocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Version {
     /// OCPP 1.6-J with the security extension (`ocpp1.6`).
@@ -40,7 +40,7 @@ impl Version {
 }
 
 /// The two ends of an OCPP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     /// The charge point (1.6) or charging station (2.x): the WebSocket client.
     ChargePoint,

@@ -130,8 +130,14 @@ fn classify(message: &str, path: &mut String) -> DecodeErrorKind {
             .and_then(|rest| rest.split('`').next())
             .map(str::to_owned)
     };
-    let mut push = |name: Option<String>| {
-        if let Some(name) = name {
+    let mut push = |name: Option<String>, unknown: bool| {
+        // The path of an unknown member already ends in it; that of a
+        // missing one stops at its object.
+        let ends_in = |n: &str| {
+            path.strip_suffix(n)
+                .is_some_and(|p| p.is_empty() || p.ends_with('.'))
+        };
+        if let Some(name) = name.filter(|n| !(unknown && ends_in(n))) {
             if !path.is_empty() {
                 path.push('.');
             }
@@ -139,10 +145,10 @@ fn classify(message: &str, path: &mut String) -> DecodeErrorKind {
         }
     };
     if message.starts_with("missing field `") {
-        push(member("missing field `"));
+        push(member("missing field `"), false);
         DecodeErrorKind::MissingField
     } else if message.starts_with("unknown field `") {
-        push(member("unknown field `"));
+        push(member("unknown field `"), true);
         DecodeErrorKind::UnknownField
     } else if message.starts_with("unknown variant `") {
         DecodeErrorKind::UnknownEnumMember

@@ -1,0 +1,175 @@
+//! Two endpoints wired together in virtual time, for protocol tests that
+//! need no sockets and no sleeps.
+//!
+//! A [`Pair`] holds a charge-point endpoint and a CSMS endpoint of one
+//! version. [`step`](Pair::step) carries the frames each side has written to
+//! the other, [`drive`](Pair::drive) steps until nothing moves, and
+//! [`advance`](Pair::advance) moves the virtual clock and fires due timeouts.
+//! A tamper hook can change or drop frames in flight. Events stay in the
+//! endpoints for the test to poll.
+
+use std::time::{Duration, Instant};
+
+use ocpp_types::{Protocol, Role};
+
+use crate::endpoint::{Config, Endpoint, SequentialIds};
+
+/// Which way a frame travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the charge point to the CSMS.
+    ToCsms,
+    /// From the CSMS to the charge point.
+    ToChargePoint,
+}
+
+/// A hook that sees every frame in flight and returns what arrives instead
+/// (`None` drops it).
+pub type Tamper = Box<dyn FnMut(Direction, String) -> Option<String>>;
+
+/// The most steps [`Pair::drive`] takes before it gives up: two endpoints
+/// that keep answering each other forever are a bug worth a panic in a test.
+const MAX_STEPS: usize = 10_000;
+
+/// A charge point and a CSMS endpoint connected in virtual time.
+pub struct Pair<P: Protocol> {
+    /// The charge point's endpoint.
+    pub charge_point: Endpoint<P>,
+    /// The CSMS's endpoint.
+    pub csms: Endpoint<P>,
+    now: Instant,
+    tamper: Option<Tamper>,
+    frames: Vec<(Direction, String)>,
+}
+
+impl<P: Protocol> Pair<P> {
+    /// Two endpoints with default configurations and readable ids
+    /// (`cp-1`, `cp-2`, ... and `cs-1`, ...).
+    pub fn new() -> Self {
+        Self::with_configs(Config::new(Role::ChargePoint), Config::new(Role::Csms))
+    }
+
+    /// Two endpoints with the given configurations (their roles are set here).
+    pub fn with_configs(mut charge_point: Config, mut csms: Config) -> Self {
+        charge_point.role = Role::ChargePoint;
+        csms.role = Role::Csms;
+        // The one clock reading: the origin of virtual time.
+        let now = Instant::now();
+        Pair {
+            charge_point: Endpoint::with_ids(
+                charge_point,
+                Box::new(SequentialIds::new("cp-")),
+                now,
+            ),
+            csms: Endpoint::with_ids(csms, Box::new(SequentialIds::new("cs-")), now),
+            now,
+            tamper: None,
+            frames: Vec::new(),
+        }
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Changes or drops frames in flight from now on.
+    pub fn tamper(&mut self, hook: impl FnMut(Direction, String) -> Option<String> + 'static) {
+        self.tamper = Some(Box::new(hook));
+    }
+
+    /// Stops tampering.
+    pub fn stop_tampering(&mut self) {
+        self.tamper = None;
+    }
+
+    /// Every frame that arrived so far (after tampering), in order.
+    pub fn frames(&self) -> &[(Direction, String)] {
+        &self.frames
+    }
+
+    /// The frames that arrived travelling `direction`.
+    pub fn frames_to(&self, direction: Direction) -> Vec<&str> {
+        self.frames
+            .iter()
+            .filter(|(d, _)| *d == direction)
+            .map(|(_, f)| f.as_str())
+            .collect()
+    }
+
+    /// Carries every frame each side has written so far to the other side.
+    /// Returns whether anything was written.
+    pub fn step(&mut self) -> bool {
+        let mut moved = false;
+        let now = self.now;
+        while let Some(text) = self.charge_point.poll_transmit() {
+            moved = true;
+            if let Some(text) = self.pass(Direction::ToCsms, text) {
+                self.csms.handle_text(now, &text);
+            }
+        }
+        while let Some(text) = self.csms.poll_transmit() {
+            moved = true;
+            if let Some(text) = self.pass(Direction::ToChargePoint, text) {
+                self.charge_point.handle_text(now, &text);
+            }
+        }
+        moved
+    }
+
+    fn pass(&mut self, direction: Direction, text: String) -> Option<String> {
+        let text = match &mut self.tamper {
+            Some(hook) => hook(direction, text)?,
+            None => text,
+        };
+        self.frames.push((direction, text.clone()));
+        Some(text)
+    }
+
+    /// Steps until neither side writes anything.
+    ///
+    /// # Panics
+    /// After 10 000 steps: two endpoints talking forever is a bug.
+    pub fn drive(&mut self) {
+        for _ in 0..MAX_STEPS {
+            if !self.step() {
+                return;
+            }
+        }
+        panic!("the endpoints kept talking for {MAX_STEPS} steps");
+    }
+
+    /// Moves the clock by `by`, fires the timeouts that fell due on both
+    /// sides (earliest first), and drives.
+    pub fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        loop {
+            let next = [self.charge_point.poll_timeout(), self.csms.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t <= until)
+                .min();
+            let Some(at) = next else {
+                break;
+            };
+            self.now = self.now.max(at);
+            self.charge_point.handle_timeout(self.now);
+            self.csms.handle_timeout(self.now);
+            self.drive();
+        }
+        self.now = until;
+        self.drive();
+    }
+
+    /// Closes the connection on both sides.
+    pub fn close(&mut self) {
+        self.charge_point.handle_closed(self.now);
+        self.csms.handle_closed(self.now);
+    }
+}
+
+impl<P: Protocol> Default for Pair<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
