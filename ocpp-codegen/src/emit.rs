@@ -531,6 +531,9 @@ impl<'a> Emitter<'a> {
             };
             serde.push(format!("skip_serializing_if = \"{skip}\""));
         }
+        if matches!(f.ty, Ty::Any) && !f.required {
+            serde.push("deserialize_with = \"crate::skip::any_value\"".into());
+        }
         if let Some((module, _)) = with {
             let module = if f.required {
                 module.to_owned()

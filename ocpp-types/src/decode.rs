@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
+use crate::strict::Strict;
+
 /// What made a payload undecodable. The RPC layer maps each kind to a
 /// CALLERROR code of the connection's version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,12 +88,15 @@ pub(crate) const NO_OFFSET: &str = "timestamp without UTC offset";
 pub fn decode<T: DeserializeOwned>(payload: &str) -> Result<T, DecodeError> {
     // The fast path tracks no path; only a failure pays for a second,
     // path-tracking pass to say where it went wrong.
-    serde_json::from_str(payload).map_err(|_| locate::<T>(payload))
+    let mut de = serde_json::Deserializer::from_str(payload);
+    T::deserialize(Strict(&mut de))
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|_| locate::<T>(payload))
 }
 
 fn locate<T: DeserializeOwned>(payload: &str) -> DecodeError {
     let mut de = serde_json::Deserializer::from_str(payload);
-    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+    let err = match serde_path_to_error::deserialize::<_, T>(Strict(&mut de)) {
         Ok(_) => {
             // The value decodes, so what failed is what follows it.
             let message = de.end().err().map_or_else(
@@ -110,7 +115,13 @@ fn locate<T: DeserializeOwned>(payload: &str) -> DecodeError {
     let inner = err.into_inner();
     let message = inner.to_string();
     let kind = if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-        DecodeErrorKind::BadJson
+        // serde_json reports some type mismatches (a number where an enum's
+        // string belongs) as syntax; in well-formed JSON they are types.
+        if serde_json::from_str::<serde::de::IgnoredAny>(payload).is_ok() {
+            DecodeErrorKind::WrongType
+        } else {
+            DecodeErrorKind::BadJson
+        }
     } else {
         classify(&message, &mut path)
     };

@@ -28,6 +28,7 @@ mod datetime;
 mod decode;
 mod number;
 mod skip;
+mod strict;
 mod validate;
 
 pub use action::{Protocol, Request, Response, Role, SendMessage, Version};

@@ -20,7 +20,11 @@ pub struct DataTransferRequest {
     )]
     pub custom_data: Option<CustomData>,
     /// Data without specified length or format. This needs to be decided by both parties (Open to implementation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::skip::any_value"
+    )]
     pub data: Option<serde_json::Value>,
     /// May be used to indicate a specific message or implementation.
     #[serde(rename = "messageId", default, skip_serializing_if = "Option::is_none")]
@@ -61,7 +65,11 @@ pub struct DataTransferResponse {
     )]
     pub custom_data: Option<CustomData>,
     /// Data without specified length or format, in response to request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::skip::any_value"
+    )]
     pub data: Option<serde_json::Value>,
     /// See [`DataTransferStatusEnum`].
     pub status: DataTransferStatusEnum,
