@@ -29,6 +29,8 @@ pub struct Tolerance {
     pub timestamps_without_offset: bool,
     /// Ignore members the schema does not define.
     pub unknown_fields: bool,
+    /// Read an optional member sent as `null` as absent.
+    pub null_members: bool,
     /// Fill in required members that a charger leaves out, per action and path.
     pub defaults: Vec<FieldDefault>,
 }
@@ -59,6 +61,7 @@ impl Tolerance {
             item_counts: true,
             timestamps_without_offset: true,
             unknown_fields: true,
+            null_members: true,
             defaults: Vec::new(),
         }
     }
@@ -92,6 +95,8 @@ pub enum DeviationKind {
     UnknownField,
     /// A missing required member, filled in from the policy.
     MissingField,
+    /// An optional member sent as `null`, read as absent.
+    NullMember,
 }
 
 impl DeviationKind {
@@ -154,6 +159,7 @@ impl Tolerance {
             DecodeErrorKind::TimestampWithoutOffset => self.timestamps_without_offset,
             DecodeErrorKind::UnknownField => self.unknown_fields,
             DecodeErrorKind::MissingField => self.default_for(action, &err.path).is_some(),
+            DecodeErrorKind::WrongType => self.null_members,
             _ => false,
         }
     }
@@ -196,6 +202,17 @@ impl Tolerance {
                 };
                 map.insert(k.clone(), self.default_for(action, &err.path)?.clone());
                 DeviationKind::MissingField
+            }
+            DecodeErrorKind::WrongType => {
+                // Only a `null` member is repairable; any other type stays wrong.
+                let (Value::Object(map), Segment::Key(k)) = (parent, last) else {
+                    return None;
+                };
+                if !map.get(k)?.is_null() {
+                    return None;
+                }
+                map.remove(k);
+                DeviationKind::NullMember
             }
             _ => return None,
         };
@@ -289,6 +306,23 @@ mod tests {
         })
         .unwrap();
         assert_eq!(repairs[0].path, "timestamp");
+    }
+
+    #[test]
+    fn null_members_are_refused_unless_tolerated() {
+        let payload = r#"{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V","serialNumber":null}}"#;
+        let strict = decode_tolerant(&Tolerance::strict(), "BootNotification", payload, decode);
+        assert_eq!(strict.unwrap_err().kind, DecodeErrorKind::WrongType);
+        let mut t = Tolerance::strict();
+        t.null_members = true;
+        let (_, repairs) = decode_tolerant(&t, "BootNotification", payload, decode).unwrap();
+        assert_eq!(repairs[0].kind, DeviationKind::NullMember);
+        assert_eq!(repairs[0].path, "chargingStation.serialNumber");
+        // A wrong type that is not null stays refused.
+        let payload = r#"{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V","serialNumber":7}}"#;
+        assert!(
+            decode_tolerant(&Tolerance::lenient(), "BootNotification", payload, decode).is_err()
+        );
     }
 
     #[test]
