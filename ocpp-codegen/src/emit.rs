@@ -257,12 +257,14 @@ impl<'a> Emitter<'a> {
         };
         let _ = writeln!(
             s,
-            "/// Any {what}{sends} payload of {}; serialises as the bare payload.",
+            "/// Any {what}{sends} payload of {}; serialises as the bare payload.\n///\n\
+             /// Each payload is boxed: the enum stays one pointer wide however large\n\
+             /// the biggest message, so moving it through queues and events is cheap.",
             self.v.title
         );
         s.push_str(
             "#[derive(Debug, Clone, PartialEq, serde::Serialize)]\n#[serde(untagged)]\n\
-             #[allow(clippy::large_enum_variant)]\n#[non_exhaustive]\n",
+             #[non_exhaustive]\n",
         );
         let _ = writeln!(s, "pub enum {ty} {{");
         let members: Vec<(&str, &str)> = self
@@ -279,7 +281,7 @@ impl<'a> Emitter<'a> {
             })
             .collect();
         for (action, name) in &members {
-            let _ = writeln!(s, "    /// `{action}`.\n    {action}({name}),");
+            let _ = writeln!(s, "    /// `{action}`.\n    {action}(Box<{name}>),");
         }
         s.push_str("}\n\n");
         let _ = writeln!(
@@ -304,8 +306,8 @@ impl<'a> Emitter<'a> {
         for (action, name) in &members {
             let _ = writeln!(
                 s,
-                "impl From<{name}> for {ty} {{\n    fn from(m: {name}) -> Self {{\n        {ty}::{action}(m)\n    }}\n}}\n\n\
-                 impl TryFrom<{ty}> for {name} {{\n    type Error = {ty};\n    fn try_from(m: {ty}) -> Result<Self, {ty}> {{\n        match m {{\n            {ty}::{action}(m) => Ok(m),\n            {other}\n        }}\n    }}\n}}\n",
+                "impl From<{name}> for {ty} {{\n    fn from(m: {name}) -> Self {{\n        {ty}::{action}(Box::new(m))\n    }}\n}}\n\n\
+                 impl TryFrom<{ty}> for {name} {{\n    type Error = {ty};\n    fn try_from(m: {ty}) -> Result<Self, {ty}> {{\n        match m {{\n            {ty}::{action}(m) => Ok(*m),\n            {other}\n        }}\n    }}\n}}\n",
                 other = if members.len() > 1 {
                     "other => Err(other),"
                 } else {
@@ -333,7 +335,7 @@ impl<'a> Emitter<'a> {
                 }
                 let _ = writeln!(
                     s,
-                    "        \"{0}\" => crate::decode(payload).map({ty}::{0}),",
+                    "        \"{0}\" => crate::decode(payload).map(|m| {ty}::{0}(Box::new(m))),",
                     a.name
                 );
             }

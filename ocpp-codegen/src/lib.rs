@@ -2,7 +2,7 @@
 //!
 //! The pipeline: [`schemas`] finds and verifies the OCA files, [`model`]
 //! reads them into named, merged and checked types (with the names and
-//! directions of [`config`]), [`emit`] writes Rust, [`format`] runs rustfmt.
+//! directions of [`config`]), [`emit`] writes Rust, [`format`](mod@format) runs rustfmt.
 //! `cargo run -p ocpp-codegen -- --write` regenerates; `--check` fails,
 //! naming the stale files, when the checked-in code differs.
 

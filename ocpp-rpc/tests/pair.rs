@@ -385,7 +385,7 @@ fn v21_send_frames_travel_without_a_reply_and_beside_a_call() {
         r#"[6,"cp-2","NotifyPeriodicEventStream",{"basetime":"2025-01-01T00:00:00Z","data":[{"t":0.5,"v":"230.1"}],"id":7,"pending":0}]"#
     );
     let evs = events(&mut pair.csms);
-    assert!(evs.iter().any(|e| matches!(e, Event::Send { message: v21::AnyRequest::NotifyPeriodicEventStream(m), .. } if *m == stream)));
+    assert!(evs.iter().any(|e| matches!(e, Event::Send { message: v21::AnyRequest::NotifyPeriodicEventStream(m), .. } if **m == stream)));
     // Only the CALL is answered.
     pair.csms
         .respond(

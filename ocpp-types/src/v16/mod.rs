@@ -480,89 +480,91 @@ impl Action {
 }
 
 /// Any request payload of OCPP 1.6-J (with the security extension); serialises as the bare payload.
+///
+/// Each payload is boxed: the enum stays one pointer wide however large
+/// the biggest message, so moving it through queues and events is cheap.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
 #[non_exhaustive]
 pub enum AnyRequest {
     /// `Authorize`.
-    Authorize(AuthorizeRequest),
+    Authorize(Box<AuthorizeRequest>),
     /// `BootNotification`.
-    BootNotification(BootNotificationRequest),
+    BootNotification(Box<BootNotificationRequest>),
     /// `CancelReservation`.
-    CancelReservation(CancelReservationRequest),
+    CancelReservation(Box<CancelReservationRequest>),
     /// `CertificateSigned`.
-    CertificateSigned(CertificateSignedRequest),
+    CertificateSigned(Box<CertificateSignedRequest>),
     /// `ChangeAvailability`.
-    ChangeAvailability(ChangeAvailabilityRequest),
+    ChangeAvailability(Box<ChangeAvailabilityRequest>),
     /// `ChangeConfiguration`.
-    ChangeConfiguration(ChangeConfigurationRequest),
+    ChangeConfiguration(Box<ChangeConfigurationRequest>),
     /// `ClearCache`.
-    ClearCache(ClearCacheRequest),
+    ClearCache(Box<ClearCacheRequest>),
     /// `ClearChargingProfile`.
-    ClearChargingProfile(ClearChargingProfileRequest),
+    ClearChargingProfile(Box<ClearChargingProfileRequest>),
     /// `DataTransfer`.
-    DataTransfer(DataTransferRequest),
+    DataTransfer(Box<DataTransferRequest>),
     /// `DeleteCertificate`.
-    DeleteCertificate(DeleteCertificateRequest),
+    DeleteCertificate(Box<DeleteCertificateRequest>),
     /// `DiagnosticsStatusNotification`.
-    DiagnosticsStatusNotification(DiagnosticsStatusNotificationRequest),
+    DiagnosticsStatusNotification(Box<DiagnosticsStatusNotificationRequest>),
     /// `ExtendedTriggerMessage`.
-    ExtendedTriggerMessage(ExtendedTriggerMessageRequest),
+    ExtendedTriggerMessage(Box<ExtendedTriggerMessageRequest>),
     /// `FirmwareStatusNotification`.
-    FirmwareStatusNotification(FirmwareStatusNotificationRequest),
+    FirmwareStatusNotification(Box<FirmwareStatusNotificationRequest>),
     /// `GetCompositeSchedule`.
-    GetCompositeSchedule(GetCompositeScheduleRequest),
+    GetCompositeSchedule(Box<GetCompositeScheduleRequest>),
     /// `GetConfiguration`.
-    GetConfiguration(GetConfigurationRequest),
+    GetConfiguration(Box<GetConfigurationRequest>),
     /// `GetDiagnostics`.
-    GetDiagnostics(GetDiagnosticsRequest),
+    GetDiagnostics(Box<GetDiagnosticsRequest>),
     /// `GetInstalledCertificateIds`.
-    GetInstalledCertificateIds(GetInstalledCertificateIdsRequest),
+    GetInstalledCertificateIds(Box<GetInstalledCertificateIdsRequest>),
     /// `GetLocalListVersion`.
-    GetLocalListVersion(GetLocalListVersionRequest),
+    GetLocalListVersion(Box<GetLocalListVersionRequest>),
     /// `GetLog`.
-    GetLog(GetLogRequest),
+    GetLog(Box<GetLogRequest>),
     /// `Heartbeat`.
-    Heartbeat(HeartbeatRequest),
+    Heartbeat(Box<HeartbeatRequest>),
     /// `InstallCertificate`.
-    InstallCertificate(InstallCertificateRequest),
+    InstallCertificate(Box<InstallCertificateRequest>),
     /// `LogStatusNotification`.
-    LogStatusNotification(LogStatusNotificationRequest),
+    LogStatusNotification(Box<LogStatusNotificationRequest>),
     /// `MeterValues`.
-    MeterValues(MeterValuesRequest),
+    MeterValues(Box<MeterValuesRequest>),
     /// `RemoteStartTransaction`.
-    RemoteStartTransaction(RemoteStartTransactionRequest),
+    RemoteStartTransaction(Box<RemoteStartTransactionRequest>),
     /// `RemoteStopTransaction`.
-    RemoteStopTransaction(RemoteStopTransactionRequest),
+    RemoteStopTransaction(Box<RemoteStopTransactionRequest>),
     /// `ReserveNow`.
-    ReserveNow(ReserveNowRequest),
+    ReserveNow(Box<ReserveNowRequest>),
     /// `Reset`.
-    Reset(ResetRequest),
+    Reset(Box<ResetRequest>),
     /// `SecurityEventNotification`.
-    SecurityEventNotification(SecurityEventNotificationRequest),
+    SecurityEventNotification(Box<SecurityEventNotificationRequest>),
     /// `SendLocalList`.
-    SendLocalList(SendLocalListRequest),
+    SendLocalList(Box<SendLocalListRequest>),
     /// `SetChargingProfile`.
-    SetChargingProfile(SetChargingProfileRequest),
+    SetChargingProfile(Box<SetChargingProfileRequest>),
     /// `SignCertificate`.
-    SignCertificate(SignCertificateRequest),
+    SignCertificate(Box<SignCertificateRequest>),
     /// `SignedFirmwareStatusNotification`.
-    SignedFirmwareStatusNotification(SignedFirmwareStatusNotificationRequest),
+    SignedFirmwareStatusNotification(Box<SignedFirmwareStatusNotificationRequest>),
     /// `SignedUpdateFirmware`.
-    SignedUpdateFirmware(SignedUpdateFirmwareRequest),
+    SignedUpdateFirmware(Box<SignedUpdateFirmwareRequest>),
     /// `StartTransaction`.
-    StartTransaction(StartTransactionRequest),
+    StartTransaction(Box<StartTransactionRequest>),
     /// `StatusNotification`.
-    StatusNotification(StatusNotificationRequest),
+    StatusNotification(Box<StatusNotificationRequest>),
     /// `StopTransaction`.
-    StopTransaction(StopTransactionRequest),
+    StopTransaction(Box<StopTransactionRequest>),
     /// `TriggerMessage`.
-    TriggerMessage(TriggerMessageRequest),
+    TriggerMessage(Box<TriggerMessageRequest>),
     /// `UnlockConnector`.
-    UnlockConnector(UnlockConnectorRequest),
+    UnlockConnector(Box<UnlockConnectorRequest>),
     /// `UpdateFirmware`.
-    UpdateFirmware(UpdateFirmwareRequest),
+    UpdateFirmware(Box<UpdateFirmwareRequest>),
 }
 
 impl AnyRequest {
@@ -662,7 +664,7 @@ impl Validate for AnyRequest {
 
 impl From<AuthorizeRequest> for AnyRequest {
     fn from(m: AuthorizeRequest) -> Self {
-        AnyRequest::Authorize(m)
+        AnyRequest::Authorize(Box::new(m))
     }
 }
 
@@ -670,7 +672,7 @@ impl TryFrom<AnyRequest> for AuthorizeRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Authorize(m) => Ok(m),
+            AnyRequest::Authorize(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -678,7 +680,7 @@ impl TryFrom<AnyRequest> for AuthorizeRequest {
 
 impl From<BootNotificationRequest> for AnyRequest {
     fn from(m: BootNotificationRequest) -> Self {
-        AnyRequest::BootNotification(m)
+        AnyRequest::BootNotification(Box::new(m))
     }
 }
 
@@ -686,7 +688,7 @@ impl TryFrom<AnyRequest> for BootNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::BootNotification(m) => Ok(m),
+            AnyRequest::BootNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -694,7 +696,7 @@ impl TryFrom<AnyRequest> for BootNotificationRequest {
 
 impl From<CancelReservationRequest> for AnyRequest {
     fn from(m: CancelReservationRequest) -> Self {
-        AnyRequest::CancelReservation(m)
+        AnyRequest::CancelReservation(Box::new(m))
     }
 }
 
@@ -702,7 +704,7 @@ impl TryFrom<AnyRequest> for CancelReservationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CancelReservation(m) => Ok(m),
+            AnyRequest::CancelReservation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -710,7 +712,7 @@ impl TryFrom<AnyRequest> for CancelReservationRequest {
 
 impl From<CertificateSignedRequest> for AnyRequest {
     fn from(m: CertificateSignedRequest) -> Self {
-        AnyRequest::CertificateSigned(m)
+        AnyRequest::CertificateSigned(Box::new(m))
     }
 }
 
@@ -718,7 +720,7 @@ impl TryFrom<AnyRequest> for CertificateSignedRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CertificateSigned(m) => Ok(m),
+            AnyRequest::CertificateSigned(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -726,7 +728,7 @@ impl TryFrom<AnyRequest> for CertificateSignedRequest {
 
 impl From<ChangeAvailabilityRequest> for AnyRequest {
     fn from(m: ChangeAvailabilityRequest) -> Self {
-        AnyRequest::ChangeAvailability(m)
+        AnyRequest::ChangeAvailability(Box::new(m))
     }
 }
 
@@ -734,7 +736,7 @@ impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ChangeAvailability(m) => Ok(m),
+            AnyRequest::ChangeAvailability(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -742,7 +744,7 @@ impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
 
 impl From<ChangeConfigurationRequest> for AnyRequest {
     fn from(m: ChangeConfigurationRequest) -> Self {
-        AnyRequest::ChangeConfiguration(m)
+        AnyRequest::ChangeConfiguration(Box::new(m))
     }
 }
 
@@ -750,7 +752,7 @@ impl TryFrom<AnyRequest> for ChangeConfigurationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ChangeConfiguration(m) => Ok(m),
+            AnyRequest::ChangeConfiguration(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -758,7 +760,7 @@ impl TryFrom<AnyRequest> for ChangeConfigurationRequest {
 
 impl From<ClearCacheRequest> for AnyRequest {
     fn from(m: ClearCacheRequest) -> Self {
-        AnyRequest::ClearCache(m)
+        AnyRequest::ClearCache(Box::new(m))
     }
 }
 
@@ -766,7 +768,7 @@ impl TryFrom<AnyRequest> for ClearCacheRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearCache(m) => Ok(m),
+            AnyRequest::ClearCache(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -774,7 +776,7 @@ impl TryFrom<AnyRequest> for ClearCacheRequest {
 
 impl From<ClearChargingProfileRequest> for AnyRequest {
     fn from(m: ClearChargingProfileRequest) -> Self {
-        AnyRequest::ClearChargingProfile(m)
+        AnyRequest::ClearChargingProfile(Box::new(m))
     }
 }
 
@@ -782,7 +784,7 @@ impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearChargingProfile(m) => Ok(m),
+            AnyRequest::ClearChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -790,7 +792,7 @@ impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
 
 impl From<DataTransferRequest> for AnyRequest {
     fn from(m: DataTransferRequest) -> Self {
-        AnyRequest::DataTransfer(m)
+        AnyRequest::DataTransfer(Box::new(m))
     }
 }
 
@@ -798,7 +800,7 @@ impl TryFrom<AnyRequest> for DataTransferRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DataTransfer(m) => Ok(m),
+            AnyRequest::DataTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -806,7 +808,7 @@ impl TryFrom<AnyRequest> for DataTransferRequest {
 
 impl From<DeleteCertificateRequest> for AnyRequest {
     fn from(m: DeleteCertificateRequest) -> Self {
-        AnyRequest::DeleteCertificate(m)
+        AnyRequest::DeleteCertificate(Box::new(m))
     }
 }
 
@@ -814,7 +816,7 @@ impl TryFrom<AnyRequest> for DeleteCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DeleteCertificate(m) => Ok(m),
+            AnyRequest::DeleteCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -822,7 +824,7 @@ impl TryFrom<AnyRequest> for DeleteCertificateRequest {
 
 impl From<DiagnosticsStatusNotificationRequest> for AnyRequest {
     fn from(m: DiagnosticsStatusNotificationRequest) -> Self {
-        AnyRequest::DiagnosticsStatusNotification(m)
+        AnyRequest::DiagnosticsStatusNotification(Box::new(m))
     }
 }
 
@@ -830,7 +832,7 @@ impl TryFrom<AnyRequest> for DiagnosticsStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DiagnosticsStatusNotification(m) => Ok(m),
+            AnyRequest::DiagnosticsStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -838,7 +840,7 @@ impl TryFrom<AnyRequest> for DiagnosticsStatusNotificationRequest {
 
 impl From<ExtendedTriggerMessageRequest> for AnyRequest {
     fn from(m: ExtendedTriggerMessageRequest) -> Self {
-        AnyRequest::ExtendedTriggerMessage(m)
+        AnyRequest::ExtendedTriggerMessage(Box::new(m))
     }
 }
 
@@ -846,7 +848,7 @@ impl TryFrom<AnyRequest> for ExtendedTriggerMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ExtendedTriggerMessage(m) => Ok(m),
+            AnyRequest::ExtendedTriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -854,7 +856,7 @@ impl TryFrom<AnyRequest> for ExtendedTriggerMessageRequest {
 
 impl From<FirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: FirmwareStatusNotificationRequest) -> Self {
-        AnyRequest::FirmwareStatusNotification(m)
+        AnyRequest::FirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -862,7 +864,7 @@ impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::FirmwareStatusNotification(m) => Ok(m),
+            AnyRequest::FirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -870,7 +872,7 @@ impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
 
 impl From<GetCompositeScheduleRequest> for AnyRequest {
     fn from(m: GetCompositeScheduleRequest) -> Self {
-        AnyRequest::GetCompositeSchedule(m)
+        AnyRequest::GetCompositeSchedule(Box::new(m))
     }
 }
 
@@ -878,7 +880,7 @@ impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetCompositeSchedule(m) => Ok(m),
+            AnyRequest::GetCompositeSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -886,7 +888,7 @@ impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
 
 impl From<GetConfigurationRequest> for AnyRequest {
     fn from(m: GetConfigurationRequest) -> Self {
-        AnyRequest::GetConfiguration(m)
+        AnyRequest::GetConfiguration(Box::new(m))
     }
 }
 
@@ -894,7 +896,7 @@ impl TryFrom<AnyRequest> for GetConfigurationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetConfiguration(m) => Ok(m),
+            AnyRequest::GetConfiguration(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -902,7 +904,7 @@ impl TryFrom<AnyRequest> for GetConfigurationRequest {
 
 impl From<GetDiagnosticsRequest> for AnyRequest {
     fn from(m: GetDiagnosticsRequest) -> Self {
-        AnyRequest::GetDiagnostics(m)
+        AnyRequest::GetDiagnostics(Box::new(m))
     }
 }
 
@@ -910,7 +912,7 @@ impl TryFrom<AnyRequest> for GetDiagnosticsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetDiagnostics(m) => Ok(m),
+            AnyRequest::GetDiagnostics(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -918,7 +920,7 @@ impl TryFrom<AnyRequest> for GetDiagnosticsRequest {
 
 impl From<GetInstalledCertificateIdsRequest> for AnyRequest {
     fn from(m: GetInstalledCertificateIdsRequest) -> Self {
-        AnyRequest::GetInstalledCertificateIds(m)
+        AnyRequest::GetInstalledCertificateIds(Box::new(m))
     }
 }
 
@@ -926,7 +928,7 @@ impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetInstalledCertificateIds(m) => Ok(m),
+            AnyRequest::GetInstalledCertificateIds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -934,7 +936,7 @@ impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
 
 impl From<GetLocalListVersionRequest> for AnyRequest {
     fn from(m: GetLocalListVersionRequest) -> Self {
-        AnyRequest::GetLocalListVersion(m)
+        AnyRequest::GetLocalListVersion(Box::new(m))
     }
 }
 
@@ -942,7 +944,7 @@ impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetLocalListVersion(m) => Ok(m),
+            AnyRequest::GetLocalListVersion(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -950,7 +952,7 @@ impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
 
 impl From<GetLogRequest> for AnyRequest {
     fn from(m: GetLogRequest) -> Self {
-        AnyRequest::GetLog(m)
+        AnyRequest::GetLog(Box::new(m))
     }
 }
 
@@ -958,7 +960,7 @@ impl TryFrom<AnyRequest> for GetLogRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetLog(m) => Ok(m),
+            AnyRequest::GetLog(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -966,7 +968,7 @@ impl TryFrom<AnyRequest> for GetLogRequest {
 
 impl From<HeartbeatRequest> for AnyRequest {
     fn from(m: HeartbeatRequest) -> Self {
-        AnyRequest::Heartbeat(m)
+        AnyRequest::Heartbeat(Box::new(m))
     }
 }
 
@@ -974,7 +976,7 @@ impl TryFrom<AnyRequest> for HeartbeatRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Heartbeat(m) => Ok(m),
+            AnyRequest::Heartbeat(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -982,7 +984,7 @@ impl TryFrom<AnyRequest> for HeartbeatRequest {
 
 impl From<InstallCertificateRequest> for AnyRequest {
     fn from(m: InstallCertificateRequest) -> Self {
-        AnyRequest::InstallCertificate(m)
+        AnyRequest::InstallCertificate(Box::new(m))
     }
 }
 
@@ -990,7 +992,7 @@ impl TryFrom<AnyRequest> for InstallCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::InstallCertificate(m) => Ok(m),
+            AnyRequest::InstallCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -998,7 +1000,7 @@ impl TryFrom<AnyRequest> for InstallCertificateRequest {
 
 impl From<LogStatusNotificationRequest> for AnyRequest {
     fn from(m: LogStatusNotificationRequest) -> Self {
-        AnyRequest::LogStatusNotification(m)
+        AnyRequest::LogStatusNotification(Box::new(m))
     }
 }
 
@@ -1006,7 +1008,7 @@ impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::LogStatusNotification(m) => Ok(m),
+            AnyRequest::LogStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1014,7 +1016,7 @@ impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
 
 impl From<MeterValuesRequest> for AnyRequest {
     fn from(m: MeterValuesRequest) -> Self {
-        AnyRequest::MeterValues(m)
+        AnyRequest::MeterValues(Box::new(m))
     }
 }
 
@@ -1022,7 +1024,7 @@ impl TryFrom<AnyRequest> for MeterValuesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::MeterValues(m) => Ok(m),
+            AnyRequest::MeterValues(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1030,7 +1032,7 @@ impl TryFrom<AnyRequest> for MeterValuesRequest {
 
 impl From<RemoteStartTransactionRequest> for AnyRequest {
     fn from(m: RemoteStartTransactionRequest) -> Self {
-        AnyRequest::RemoteStartTransaction(m)
+        AnyRequest::RemoteStartTransaction(Box::new(m))
     }
 }
 
@@ -1038,7 +1040,7 @@ impl TryFrom<AnyRequest> for RemoteStartTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RemoteStartTransaction(m) => Ok(m),
+            AnyRequest::RemoteStartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1046,7 +1048,7 @@ impl TryFrom<AnyRequest> for RemoteStartTransactionRequest {
 
 impl From<RemoteStopTransactionRequest> for AnyRequest {
     fn from(m: RemoteStopTransactionRequest) -> Self {
-        AnyRequest::RemoteStopTransaction(m)
+        AnyRequest::RemoteStopTransaction(Box::new(m))
     }
 }
 
@@ -1054,7 +1056,7 @@ impl TryFrom<AnyRequest> for RemoteStopTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RemoteStopTransaction(m) => Ok(m),
+            AnyRequest::RemoteStopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1062,7 +1064,7 @@ impl TryFrom<AnyRequest> for RemoteStopTransactionRequest {
 
 impl From<ReserveNowRequest> for AnyRequest {
     fn from(m: ReserveNowRequest) -> Self {
-        AnyRequest::ReserveNow(m)
+        AnyRequest::ReserveNow(Box::new(m))
     }
 }
 
@@ -1070,7 +1072,7 @@ impl TryFrom<AnyRequest> for ReserveNowRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReserveNow(m) => Ok(m),
+            AnyRequest::ReserveNow(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1078,7 +1080,7 @@ impl TryFrom<AnyRequest> for ReserveNowRequest {
 
 impl From<ResetRequest> for AnyRequest {
     fn from(m: ResetRequest) -> Self {
-        AnyRequest::Reset(m)
+        AnyRequest::Reset(Box::new(m))
     }
 }
 
@@ -1086,7 +1088,7 @@ impl TryFrom<AnyRequest> for ResetRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Reset(m) => Ok(m),
+            AnyRequest::Reset(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1094,7 +1096,7 @@ impl TryFrom<AnyRequest> for ResetRequest {
 
 impl From<SecurityEventNotificationRequest> for AnyRequest {
     fn from(m: SecurityEventNotificationRequest) -> Self {
-        AnyRequest::SecurityEventNotification(m)
+        AnyRequest::SecurityEventNotification(Box::new(m))
     }
 }
 
@@ -1102,7 +1104,7 @@ impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SecurityEventNotification(m) => Ok(m),
+            AnyRequest::SecurityEventNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1110,7 +1112,7 @@ impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
 
 impl From<SendLocalListRequest> for AnyRequest {
     fn from(m: SendLocalListRequest) -> Self {
-        AnyRequest::SendLocalList(m)
+        AnyRequest::SendLocalList(Box::new(m))
     }
 }
 
@@ -1118,7 +1120,7 @@ impl TryFrom<AnyRequest> for SendLocalListRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SendLocalList(m) => Ok(m),
+            AnyRequest::SendLocalList(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1126,7 +1128,7 @@ impl TryFrom<AnyRequest> for SendLocalListRequest {
 
 impl From<SetChargingProfileRequest> for AnyRequest {
     fn from(m: SetChargingProfileRequest) -> Self {
-        AnyRequest::SetChargingProfile(m)
+        AnyRequest::SetChargingProfile(Box::new(m))
     }
 }
 
@@ -1134,7 +1136,7 @@ impl TryFrom<AnyRequest> for SetChargingProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetChargingProfile(m) => Ok(m),
+            AnyRequest::SetChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1142,7 +1144,7 @@ impl TryFrom<AnyRequest> for SetChargingProfileRequest {
 
 impl From<SignCertificateRequest> for AnyRequest {
     fn from(m: SignCertificateRequest) -> Self {
-        AnyRequest::SignCertificate(m)
+        AnyRequest::SignCertificate(Box::new(m))
     }
 }
 
@@ -1150,7 +1152,7 @@ impl TryFrom<AnyRequest> for SignCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SignCertificate(m) => Ok(m),
+            AnyRequest::SignCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1158,7 +1160,7 @@ impl TryFrom<AnyRequest> for SignCertificateRequest {
 
 impl From<SignedFirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: SignedFirmwareStatusNotificationRequest) -> Self {
-        AnyRequest::SignedFirmwareStatusNotification(m)
+        AnyRequest::SignedFirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -1166,7 +1168,7 @@ impl TryFrom<AnyRequest> for SignedFirmwareStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SignedFirmwareStatusNotification(m) => Ok(m),
+            AnyRequest::SignedFirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1174,7 +1176,7 @@ impl TryFrom<AnyRequest> for SignedFirmwareStatusNotificationRequest {
 
 impl From<SignedUpdateFirmwareRequest> for AnyRequest {
     fn from(m: SignedUpdateFirmwareRequest) -> Self {
-        AnyRequest::SignedUpdateFirmware(m)
+        AnyRequest::SignedUpdateFirmware(Box::new(m))
     }
 }
 
@@ -1182,7 +1184,7 @@ impl TryFrom<AnyRequest> for SignedUpdateFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SignedUpdateFirmware(m) => Ok(m),
+            AnyRequest::SignedUpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1190,7 +1192,7 @@ impl TryFrom<AnyRequest> for SignedUpdateFirmwareRequest {
 
 impl From<StartTransactionRequest> for AnyRequest {
     fn from(m: StartTransactionRequest) -> Self {
-        AnyRequest::StartTransaction(m)
+        AnyRequest::StartTransaction(Box::new(m))
     }
 }
 
@@ -1198,7 +1200,7 @@ impl TryFrom<AnyRequest> for StartTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::StartTransaction(m) => Ok(m),
+            AnyRequest::StartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1206,7 +1208,7 @@ impl TryFrom<AnyRequest> for StartTransactionRequest {
 
 impl From<StatusNotificationRequest> for AnyRequest {
     fn from(m: StatusNotificationRequest) -> Self {
-        AnyRequest::StatusNotification(m)
+        AnyRequest::StatusNotification(Box::new(m))
     }
 }
 
@@ -1214,7 +1216,7 @@ impl TryFrom<AnyRequest> for StatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::StatusNotification(m) => Ok(m),
+            AnyRequest::StatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1222,7 +1224,7 @@ impl TryFrom<AnyRequest> for StatusNotificationRequest {
 
 impl From<StopTransactionRequest> for AnyRequest {
     fn from(m: StopTransactionRequest) -> Self {
-        AnyRequest::StopTransaction(m)
+        AnyRequest::StopTransaction(Box::new(m))
     }
 }
 
@@ -1230,7 +1232,7 @@ impl TryFrom<AnyRequest> for StopTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::StopTransaction(m) => Ok(m),
+            AnyRequest::StopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1238,7 +1240,7 @@ impl TryFrom<AnyRequest> for StopTransactionRequest {
 
 impl From<TriggerMessageRequest> for AnyRequest {
     fn from(m: TriggerMessageRequest) -> Self {
-        AnyRequest::TriggerMessage(m)
+        AnyRequest::TriggerMessage(Box::new(m))
     }
 }
 
@@ -1246,7 +1248,7 @@ impl TryFrom<AnyRequest> for TriggerMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::TriggerMessage(m) => Ok(m),
+            AnyRequest::TriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1254,7 +1256,7 @@ impl TryFrom<AnyRequest> for TriggerMessageRequest {
 
 impl From<UnlockConnectorRequest> for AnyRequest {
     fn from(m: UnlockConnectorRequest) -> Self {
-        AnyRequest::UnlockConnector(m)
+        AnyRequest::UnlockConnector(Box::new(m))
     }
 }
 
@@ -1262,7 +1264,7 @@ impl TryFrom<AnyRequest> for UnlockConnectorRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UnlockConnector(m) => Ok(m),
+            AnyRequest::UnlockConnector(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1270,7 +1272,7 @@ impl TryFrom<AnyRequest> for UnlockConnectorRequest {
 
 impl From<UpdateFirmwareRequest> for AnyRequest {
     fn from(m: UpdateFirmwareRequest) -> Self {
-        AnyRequest::UpdateFirmware(m)
+        AnyRequest::UpdateFirmware(Box::new(m))
     }
 }
 
@@ -1278,96 +1280,98 @@ impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UpdateFirmware(m) => Ok(m),
+            AnyRequest::UpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
 }
 
 /// Any response payload of OCPP 1.6-J (with the security extension); serialises as the bare payload.
+///
+/// Each payload is boxed: the enum stays one pointer wide however large
+/// the biggest message, so moving it through queues and events is cheap.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
 #[non_exhaustive]
 pub enum AnyResponse {
     /// `Authorize`.
-    Authorize(AuthorizeResponse),
+    Authorize(Box<AuthorizeResponse>),
     /// `BootNotification`.
-    BootNotification(BootNotificationResponse),
+    BootNotification(Box<BootNotificationResponse>),
     /// `CancelReservation`.
-    CancelReservation(CancelReservationResponse),
+    CancelReservation(Box<CancelReservationResponse>),
     /// `CertificateSigned`.
-    CertificateSigned(CertificateSignedResponse),
+    CertificateSigned(Box<CertificateSignedResponse>),
     /// `ChangeAvailability`.
-    ChangeAvailability(ChangeAvailabilityResponse),
+    ChangeAvailability(Box<ChangeAvailabilityResponse>),
     /// `ChangeConfiguration`.
-    ChangeConfiguration(ChangeConfigurationResponse),
+    ChangeConfiguration(Box<ChangeConfigurationResponse>),
     /// `ClearCache`.
-    ClearCache(ClearCacheResponse),
+    ClearCache(Box<ClearCacheResponse>),
     /// `ClearChargingProfile`.
-    ClearChargingProfile(ClearChargingProfileResponse),
+    ClearChargingProfile(Box<ClearChargingProfileResponse>),
     /// `DataTransfer`.
-    DataTransfer(DataTransferResponse),
+    DataTransfer(Box<DataTransferResponse>),
     /// `DeleteCertificate`.
-    DeleteCertificate(DeleteCertificateResponse),
+    DeleteCertificate(Box<DeleteCertificateResponse>),
     /// `DiagnosticsStatusNotification`.
-    DiagnosticsStatusNotification(DiagnosticsStatusNotificationResponse),
+    DiagnosticsStatusNotification(Box<DiagnosticsStatusNotificationResponse>),
     /// `ExtendedTriggerMessage`.
-    ExtendedTriggerMessage(ExtendedTriggerMessageResponse),
+    ExtendedTriggerMessage(Box<ExtendedTriggerMessageResponse>),
     /// `FirmwareStatusNotification`.
-    FirmwareStatusNotification(FirmwareStatusNotificationResponse),
+    FirmwareStatusNotification(Box<FirmwareStatusNotificationResponse>),
     /// `GetCompositeSchedule`.
-    GetCompositeSchedule(GetCompositeScheduleResponse),
+    GetCompositeSchedule(Box<GetCompositeScheduleResponse>),
     /// `GetConfiguration`.
-    GetConfiguration(GetConfigurationResponse),
+    GetConfiguration(Box<GetConfigurationResponse>),
     /// `GetDiagnostics`.
-    GetDiagnostics(GetDiagnosticsResponse),
+    GetDiagnostics(Box<GetDiagnosticsResponse>),
     /// `GetInstalledCertificateIds`.
-    GetInstalledCertificateIds(GetInstalledCertificateIdsResponse),
+    GetInstalledCertificateIds(Box<GetInstalledCertificateIdsResponse>),
     /// `GetLocalListVersion`.
-    GetLocalListVersion(GetLocalListVersionResponse),
+    GetLocalListVersion(Box<GetLocalListVersionResponse>),
     /// `GetLog`.
-    GetLog(GetLogResponse),
+    GetLog(Box<GetLogResponse>),
     /// `Heartbeat`.
-    Heartbeat(HeartbeatResponse),
+    Heartbeat(Box<HeartbeatResponse>),
     /// `InstallCertificate`.
-    InstallCertificate(InstallCertificateResponse),
+    InstallCertificate(Box<InstallCertificateResponse>),
     /// `LogStatusNotification`.
-    LogStatusNotification(LogStatusNotificationResponse),
+    LogStatusNotification(Box<LogStatusNotificationResponse>),
     /// `MeterValues`.
-    MeterValues(MeterValuesResponse),
+    MeterValues(Box<MeterValuesResponse>),
     /// `RemoteStartTransaction`.
-    RemoteStartTransaction(RemoteStartTransactionResponse),
+    RemoteStartTransaction(Box<RemoteStartTransactionResponse>),
     /// `RemoteStopTransaction`.
-    RemoteStopTransaction(RemoteStopTransactionResponse),
+    RemoteStopTransaction(Box<RemoteStopTransactionResponse>),
     /// `ReserveNow`.
-    ReserveNow(ReserveNowResponse),
+    ReserveNow(Box<ReserveNowResponse>),
     /// `Reset`.
-    Reset(ResetResponse),
+    Reset(Box<ResetResponse>),
     /// `SecurityEventNotification`.
-    SecurityEventNotification(SecurityEventNotificationResponse),
+    SecurityEventNotification(Box<SecurityEventNotificationResponse>),
     /// `SendLocalList`.
-    SendLocalList(SendLocalListResponse),
+    SendLocalList(Box<SendLocalListResponse>),
     /// `SetChargingProfile`.
-    SetChargingProfile(SetChargingProfileResponse),
+    SetChargingProfile(Box<SetChargingProfileResponse>),
     /// `SignCertificate`.
-    SignCertificate(SignCertificateResponse),
+    SignCertificate(Box<SignCertificateResponse>),
     /// `SignedFirmwareStatusNotification`.
-    SignedFirmwareStatusNotification(SignedFirmwareStatusNotificationResponse),
+    SignedFirmwareStatusNotification(Box<SignedFirmwareStatusNotificationResponse>),
     /// `SignedUpdateFirmware`.
-    SignedUpdateFirmware(SignedUpdateFirmwareResponse),
+    SignedUpdateFirmware(Box<SignedUpdateFirmwareResponse>),
     /// `StartTransaction`.
-    StartTransaction(StartTransactionResponse),
+    StartTransaction(Box<StartTransactionResponse>),
     /// `StatusNotification`.
-    StatusNotification(StatusNotificationResponse),
+    StatusNotification(Box<StatusNotificationResponse>),
     /// `StopTransaction`.
-    StopTransaction(StopTransactionResponse),
+    StopTransaction(Box<StopTransactionResponse>),
     /// `TriggerMessage`.
-    TriggerMessage(TriggerMessageResponse),
+    TriggerMessage(Box<TriggerMessageResponse>),
     /// `UnlockConnector`.
-    UnlockConnector(UnlockConnectorResponse),
+    UnlockConnector(Box<UnlockConnectorResponse>),
     /// `UpdateFirmware`.
-    UpdateFirmware(UpdateFirmwareResponse),
+    UpdateFirmware(Box<UpdateFirmwareResponse>),
 }
 
 impl AnyResponse {
@@ -1467,7 +1471,7 @@ impl Validate for AnyResponse {
 
 impl From<AuthorizeResponse> for AnyResponse {
     fn from(m: AuthorizeResponse) -> Self {
-        AnyResponse::Authorize(m)
+        AnyResponse::Authorize(Box::new(m))
     }
 }
 
@@ -1475,7 +1479,7 @@ impl TryFrom<AnyResponse> for AuthorizeResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Authorize(m) => Ok(m),
+            AnyResponse::Authorize(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1483,7 +1487,7 @@ impl TryFrom<AnyResponse> for AuthorizeResponse {
 
 impl From<BootNotificationResponse> for AnyResponse {
     fn from(m: BootNotificationResponse) -> Self {
-        AnyResponse::BootNotification(m)
+        AnyResponse::BootNotification(Box::new(m))
     }
 }
 
@@ -1491,7 +1495,7 @@ impl TryFrom<AnyResponse> for BootNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::BootNotification(m) => Ok(m),
+            AnyResponse::BootNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1499,7 +1503,7 @@ impl TryFrom<AnyResponse> for BootNotificationResponse {
 
 impl From<CancelReservationResponse> for AnyResponse {
     fn from(m: CancelReservationResponse) -> Self {
-        AnyResponse::CancelReservation(m)
+        AnyResponse::CancelReservation(Box::new(m))
     }
 }
 
@@ -1507,7 +1511,7 @@ impl TryFrom<AnyResponse> for CancelReservationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CancelReservation(m) => Ok(m),
+            AnyResponse::CancelReservation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1515,7 +1519,7 @@ impl TryFrom<AnyResponse> for CancelReservationResponse {
 
 impl From<CertificateSignedResponse> for AnyResponse {
     fn from(m: CertificateSignedResponse) -> Self {
-        AnyResponse::CertificateSigned(m)
+        AnyResponse::CertificateSigned(Box::new(m))
     }
 }
 
@@ -1523,7 +1527,7 @@ impl TryFrom<AnyResponse> for CertificateSignedResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CertificateSigned(m) => Ok(m),
+            AnyResponse::CertificateSigned(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1531,7 +1535,7 @@ impl TryFrom<AnyResponse> for CertificateSignedResponse {
 
 impl From<ChangeAvailabilityResponse> for AnyResponse {
     fn from(m: ChangeAvailabilityResponse) -> Self {
-        AnyResponse::ChangeAvailability(m)
+        AnyResponse::ChangeAvailability(Box::new(m))
     }
 }
 
@@ -1539,7 +1543,7 @@ impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ChangeAvailability(m) => Ok(m),
+            AnyResponse::ChangeAvailability(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1547,7 +1551,7 @@ impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
 
 impl From<ChangeConfigurationResponse> for AnyResponse {
     fn from(m: ChangeConfigurationResponse) -> Self {
-        AnyResponse::ChangeConfiguration(m)
+        AnyResponse::ChangeConfiguration(Box::new(m))
     }
 }
 
@@ -1555,7 +1559,7 @@ impl TryFrom<AnyResponse> for ChangeConfigurationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ChangeConfiguration(m) => Ok(m),
+            AnyResponse::ChangeConfiguration(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1563,7 +1567,7 @@ impl TryFrom<AnyResponse> for ChangeConfigurationResponse {
 
 impl From<ClearCacheResponse> for AnyResponse {
     fn from(m: ClearCacheResponse) -> Self {
-        AnyResponse::ClearCache(m)
+        AnyResponse::ClearCache(Box::new(m))
     }
 }
 
@@ -1571,7 +1575,7 @@ impl TryFrom<AnyResponse> for ClearCacheResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearCache(m) => Ok(m),
+            AnyResponse::ClearCache(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1579,7 +1583,7 @@ impl TryFrom<AnyResponse> for ClearCacheResponse {
 
 impl From<ClearChargingProfileResponse> for AnyResponse {
     fn from(m: ClearChargingProfileResponse) -> Self {
-        AnyResponse::ClearChargingProfile(m)
+        AnyResponse::ClearChargingProfile(Box::new(m))
     }
 }
 
@@ -1587,7 +1591,7 @@ impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearChargingProfile(m) => Ok(m),
+            AnyResponse::ClearChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1595,7 +1599,7 @@ impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
 
 impl From<DataTransferResponse> for AnyResponse {
     fn from(m: DataTransferResponse) -> Self {
-        AnyResponse::DataTransfer(m)
+        AnyResponse::DataTransfer(Box::new(m))
     }
 }
 
@@ -1603,7 +1607,7 @@ impl TryFrom<AnyResponse> for DataTransferResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DataTransfer(m) => Ok(m),
+            AnyResponse::DataTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1611,7 +1615,7 @@ impl TryFrom<AnyResponse> for DataTransferResponse {
 
 impl From<DeleteCertificateResponse> for AnyResponse {
     fn from(m: DeleteCertificateResponse) -> Self {
-        AnyResponse::DeleteCertificate(m)
+        AnyResponse::DeleteCertificate(Box::new(m))
     }
 }
 
@@ -1619,7 +1623,7 @@ impl TryFrom<AnyResponse> for DeleteCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DeleteCertificate(m) => Ok(m),
+            AnyResponse::DeleteCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1627,7 +1631,7 @@ impl TryFrom<AnyResponse> for DeleteCertificateResponse {
 
 impl From<DiagnosticsStatusNotificationResponse> for AnyResponse {
     fn from(m: DiagnosticsStatusNotificationResponse) -> Self {
-        AnyResponse::DiagnosticsStatusNotification(m)
+        AnyResponse::DiagnosticsStatusNotification(Box::new(m))
     }
 }
 
@@ -1635,7 +1639,7 @@ impl TryFrom<AnyResponse> for DiagnosticsStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DiagnosticsStatusNotification(m) => Ok(m),
+            AnyResponse::DiagnosticsStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1643,7 +1647,7 @@ impl TryFrom<AnyResponse> for DiagnosticsStatusNotificationResponse {
 
 impl From<ExtendedTriggerMessageResponse> for AnyResponse {
     fn from(m: ExtendedTriggerMessageResponse) -> Self {
-        AnyResponse::ExtendedTriggerMessage(m)
+        AnyResponse::ExtendedTriggerMessage(Box::new(m))
     }
 }
 
@@ -1651,7 +1655,7 @@ impl TryFrom<AnyResponse> for ExtendedTriggerMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ExtendedTriggerMessage(m) => Ok(m),
+            AnyResponse::ExtendedTriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1659,7 +1663,7 @@ impl TryFrom<AnyResponse> for ExtendedTriggerMessageResponse {
 
 impl From<FirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: FirmwareStatusNotificationResponse) -> Self {
-        AnyResponse::FirmwareStatusNotification(m)
+        AnyResponse::FirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -1667,7 +1671,7 @@ impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::FirmwareStatusNotification(m) => Ok(m),
+            AnyResponse::FirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1675,7 +1679,7 @@ impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
 
 impl From<GetCompositeScheduleResponse> for AnyResponse {
     fn from(m: GetCompositeScheduleResponse) -> Self {
-        AnyResponse::GetCompositeSchedule(m)
+        AnyResponse::GetCompositeSchedule(Box::new(m))
     }
 }
 
@@ -1683,7 +1687,7 @@ impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetCompositeSchedule(m) => Ok(m),
+            AnyResponse::GetCompositeSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1691,7 +1695,7 @@ impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
 
 impl From<GetConfigurationResponse> for AnyResponse {
     fn from(m: GetConfigurationResponse) -> Self {
-        AnyResponse::GetConfiguration(m)
+        AnyResponse::GetConfiguration(Box::new(m))
     }
 }
 
@@ -1699,7 +1703,7 @@ impl TryFrom<AnyResponse> for GetConfigurationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetConfiguration(m) => Ok(m),
+            AnyResponse::GetConfiguration(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1707,7 +1711,7 @@ impl TryFrom<AnyResponse> for GetConfigurationResponse {
 
 impl From<GetDiagnosticsResponse> for AnyResponse {
     fn from(m: GetDiagnosticsResponse) -> Self {
-        AnyResponse::GetDiagnostics(m)
+        AnyResponse::GetDiagnostics(Box::new(m))
     }
 }
 
@@ -1715,7 +1719,7 @@ impl TryFrom<AnyResponse> for GetDiagnosticsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetDiagnostics(m) => Ok(m),
+            AnyResponse::GetDiagnostics(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1723,7 +1727,7 @@ impl TryFrom<AnyResponse> for GetDiagnosticsResponse {
 
 impl From<GetInstalledCertificateIdsResponse> for AnyResponse {
     fn from(m: GetInstalledCertificateIdsResponse) -> Self {
-        AnyResponse::GetInstalledCertificateIds(m)
+        AnyResponse::GetInstalledCertificateIds(Box::new(m))
     }
 }
 
@@ -1731,7 +1735,7 @@ impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetInstalledCertificateIds(m) => Ok(m),
+            AnyResponse::GetInstalledCertificateIds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1739,7 +1743,7 @@ impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
 
 impl From<GetLocalListVersionResponse> for AnyResponse {
     fn from(m: GetLocalListVersionResponse) -> Self {
-        AnyResponse::GetLocalListVersion(m)
+        AnyResponse::GetLocalListVersion(Box::new(m))
     }
 }
 
@@ -1747,7 +1751,7 @@ impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetLocalListVersion(m) => Ok(m),
+            AnyResponse::GetLocalListVersion(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1755,7 +1759,7 @@ impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
 
 impl From<GetLogResponse> for AnyResponse {
     fn from(m: GetLogResponse) -> Self {
-        AnyResponse::GetLog(m)
+        AnyResponse::GetLog(Box::new(m))
     }
 }
 
@@ -1763,7 +1767,7 @@ impl TryFrom<AnyResponse> for GetLogResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetLog(m) => Ok(m),
+            AnyResponse::GetLog(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1771,7 +1775,7 @@ impl TryFrom<AnyResponse> for GetLogResponse {
 
 impl From<HeartbeatResponse> for AnyResponse {
     fn from(m: HeartbeatResponse) -> Self {
-        AnyResponse::Heartbeat(m)
+        AnyResponse::Heartbeat(Box::new(m))
     }
 }
 
@@ -1779,7 +1783,7 @@ impl TryFrom<AnyResponse> for HeartbeatResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Heartbeat(m) => Ok(m),
+            AnyResponse::Heartbeat(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1787,7 +1791,7 @@ impl TryFrom<AnyResponse> for HeartbeatResponse {
 
 impl From<InstallCertificateResponse> for AnyResponse {
     fn from(m: InstallCertificateResponse) -> Self {
-        AnyResponse::InstallCertificate(m)
+        AnyResponse::InstallCertificate(Box::new(m))
     }
 }
 
@@ -1795,7 +1799,7 @@ impl TryFrom<AnyResponse> for InstallCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::InstallCertificate(m) => Ok(m),
+            AnyResponse::InstallCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1803,7 +1807,7 @@ impl TryFrom<AnyResponse> for InstallCertificateResponse {
 
 impl From<LogStatusNotificationResponse> for AnyResponse {
     fn from(m: LogStatusNotificationResponse) -> Self {
-        AnyResponse::LogStatusNotification(m)
+        AnyResponse::LogStatusNotification(Box::new(m))
     }
 }
 
@@ -1811,7 +1815,7 @@ impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::LogStatusNotification(m) => Ok(m),
+            AnyResponse::LogStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1819,7 +1823,7 @@ impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
 
 impl From<MeterValuesResponse> for AnyResponse {
     fn from(m: MeterValuesResponse) -> Self {
-        AnyResponse::MeterValues(m)
+        AnyResponse::MeterValues(Box::new(m))
     }
 }
 
@@ -1827,7 +1831,7 @@ impl TryFrom<AnyResponse> for MeterValuesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::MeterValues(m) => Ok(m),
+            AnyResponse::MeterValues(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1835,7 +1839,7 @@ impl TryFrom<AnyResponse> for MeterValuesResponse {
 
 impl From<RemoteStartTransactionResponse> for AnyResponse {
     fn from(m: RemoteStartTransactionResponse) -> Self {
-        AnyResponse::RemoteStartTransaction(m)
+        AnyResponse::RemoteStartTransaction(Box::new(m))
     }
 }
 
@@ -1843,7 +1847,7 @@ impl TryFrom<AnyResponse> for RemoteStartTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RemoteStartTransaction(m) => Ok(m),
+            AnyResponse::RemoteStartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1851,7 +1855,7 @@ impl TryFrom<AnyResponse> for RemoteStartTransactionResponse {
 
 impl From<RemoteStopTransactionResponse> for AnyResponse {
     fn from(m: RemoteStopTransactionResponse) -> Self {
-        AnyResponse::RemoteStopTransaction(m)
+        AnyResponse::RemoteStopTransaction(Box::new(m))
     }
 }
 
@@ -1859,7 +1863,7 @@ impl TryFrom<AnyResponse> for RemoteStopTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RemoteStopTransaction(m) => Ok(m),
+            AnyResponse::RemoteStopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1867,7 +1871,7 @@ impl TryFrom<AnyResponse> for RemoteStopTransactionResponse {
 
 impl From<ReserveNowResponse> for AnyResponse {
     fn from(m: ReserveNowResponse) -> Self {
-        AnyResponse::ReserveNow(m)
+        AnyResponse::ReserveNow(Box::new(m))
     }
 }
 
@@ -1875,7 +1879,7 @@ impl TryFrom<AnyResponse> for ReserveNowResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReserveNow(m) => Ok(m),
+            AnyResponse::ReserveNow(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1883,7 +1887,7 @@ impl TryFrom<AnyResponse> for ReserveNowResponse {
 
 impl From<ResetResponse> for AnyResponse {
     fn from(m: ResetResponse) -> Self {
-        AnyResponse::Reset(m)
+        AnyResponse::Reset(Box::new(m))
     }
 }
 
@@ -1891,7 +1895,7 @@ impl TryFrom<AnyResponse> for ResetResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Reset(m) => Ok(m),
+            AnyResponse::Reset(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1899,7 +1903,7 @@ impl TryFrom<AnyResponse> for ResetResponse {
 
 impl From<SecurityEventNotificationResponse> for AnyResponse {
     fn from(m: SecurityEventNotificationResponse) -> Self {
-        AnyResponse::SecurityEventNotification(m)
+        AnyResponse::SecurityEventNotification(Box::new(m))
     }
 }
 
@@ -1907,7 +1911,7 @@ impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SecurityEventNotification(m) => Ok(m),
+            AnyResponse::SecurityEventNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1915,7 +1919,7 @@ impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
 
 impl From<SendLocalListResponse> for AnyResponse {
     fn from(m: SendLocalListResponse) -> Self {
-        AnyResponse::SendLocalList(m)
+        AnyResponse::SendLocalList(Box::new(m))
     }
 }
 
@@ -1923,7 +1927,7 @@ impl TryFrom<AnyResponse> for SendLocalListResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SendLocalList(m) => Ok(m),
+            AnyResponse::SendLocalList(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1931,7 +1935,7 @@ impl TryFrom<AnyResponse> for SendLocalListResponse {
 
 impl From<SetChargingProfileResponse> for AnyResponse {
     fn from(m: SetChargingProfileResponse) -> Self {
-        AnyResponse::SetChargingProfile(m)
+        AnyResponse::SetChargingProfile(Box::new(m))
     }
 }
 
@@ -1939,7 +1943,7 @@ impl TryFrom<AnyResponse> for SetChargingProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetChargingProfile(m) => Ok(m),
+            AnyResponse::SetChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1947,7 +1951,7 @@ impl TryFrom<AnyResponse> for SetChargingProfileResponse {
 
 impl From<SignCertificateResponse> for AnyResponse {
     fn from(m: SignCertificateResponse) -> Self {
-        AnyResponse::SignCertificate(m)
+        AnyResponse::SignCertificate(Box::new(m))
     }
 }
 
@@ -1955,7 +1959,7 @@ impl TryFrom<AnyResponse> for SignCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SignCertificate(m) => Ok(m),
+            AnyResponse::SignCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1963,7 +1967,7 @@ impl TryFrom<AnyResponse> for SignCertificateResponse {
 
 impl From<SignedFirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: SignedFirmwareStatusNotificationResponse) -> Self {
-        AnyResponse::SignedFirmwareStatusNotification(m)
+        AnyResponse::SignedFirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -1971,7 +1975,7 @@ impl TryFrom<AnyResponse> for SignedFirmwareStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SignedFirmwareStatusNotification(m) => Ok(m),
+            AnyResponse::SignedFirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1979,7 +1983,7 @@ impl TryFrom<AnyResponse> for SignedFirmwareStatusNotificationResponse {
 
 impl From<SignedUpdateFirmwareResponse> for AnyResponse {
     fn from(m: SignedUpdateFirmwareResponse) -> Self {
-        AnyResponse::SignedUpdateFirmware(m)
+        AnyResponse::SignedUpdateFirmware(Box::new(m))
     }
 }
 
@@ -1987,7 +1991,7 @@ impl TryFrom<AnyResponse> for SignedUpdateFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SignedUpdateFirmware(m) => Ok(m),
+            AnyResponse::SignedUpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1995,7 +1999,7 @@ impl TryFrom<AnyResponse> for SignedUpdateFirmwareResponse {
 
 impl From<StartTransactionResponse> for AnyResponse {
     fn from(m: StartTransactionResponse) -> Self {
-        AnyResponse::StartTransaction(m)
+        AnyResponse::StartTransaction(Box::new(m))
     }
 }
 
@@ -2003,7 +2007,7 @@ impl TryFrom<AnyResponse> for StartTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::StartTransaction(m) => Ok(m),
+            AnyResponse::StartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2011,7 +2015,7 @@ impl TryFrom<AnyResponse> for StartTransactionResponse {
 
 impl From<StatusNotificationResponse> for AnyResponse {
     fn from(m: StatusNotificationResponse) -> Self {
-        AnyResponse::StatusNotification(m)
+        AnyResponse::StatusNotification(Box::new(m))
     }
 }
 
@@ -2019,7 +2023,7 @@ impl TryFrom<AnyResponse> for StatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::StatusNotification(m) => Ok(m),
+            AnyResponse::StatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2027,7 +2031,7 @@ impl TryFrom<AnyResponse> for StatusNotificationResponse {
 
 impl From<StopTransactionResponse> for AnyResponse {
     fn from(m: StopTransactionResponse) -> Self {
-        AnyResponse::StopTransaction(m)
+        AnyResponse::StopTransaction(Box::new(m))
     }
 }
 
@@ -2035,7 +2039,7 @@ impl TryFrom<AnyResponse> for StopTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::StopTransaction(m) => Ok(m),
+            AnyResponse::StopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2043,7 +2047,7 @@ impl TryFrom<AnyResponse> for StopTransactionResponse {
 
 impl From<TriggerMessageResponse> for AnyResponse {
     fn from(m: TriggerMessageResponse) -> Self {
-        AnyResponse::TriggerMessage(m)
+        AnyResponse::TriggerMessage(Box::new(m))
     }
 }
 
@@ -2051,7 +2055,7 @@ impl TryFrom<AnyResponse> for TriggerMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::TriggerMessage(m) => Ok(m),
+            AnyResponse::TriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2059,7 +2063,7 @@ impl TryFrom<AnyResponse> for TriggerMessageResponse {
 
 impl From<UnlockConnectorResponse> for AnyResponse {
     fn from(m: UnlockConnectorResponse) -> Self {
-        AnyResponse::UnlockConnector(m)
+        AnyResponse::UnlockConnector(Box::new(m))
     }
 }
 
@@ -2067,7 +2071,7 @@ impl TryFrom<AnyResponse> for UnlockConnectorResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UnlockConnector(m) => Ok(m),
+            AnyResponse::UnlockConnector(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2075,7 +2079,7 @@ impl TryFrom<AnyResponse> for UnlockConnectorResponse {
 
 impl From<UpdateFirmwareResponse> for AnyResponse {
     fn from(m: UpdateFirmwareResponse) -> Self {
-        AnyResponse::UpdateFirmware(m)
+        AnyResponse::UpdateFirmware(Box::new(m))
     }
 }
 
@@ -2083,7 +2087,7 @@ impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UpdateFirmware(m) => Ok(m),
+            AnyResponse::UpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2092,55 +2096,98 @@ impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
 /// Decodes the request payload of `action` (shape only; see [`Validate`]).
 pub fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {
     match action {
-        "Authorize" => crate::decode(payload).map(AnyRequest::Authorize),
-        "BootNotification" => crate::decode(payload).map(AnyRequest::BootNotification),
-        "CancelReservation" => crate::decode(payload).map(AnyRequest::CancelReservation),
-        "CertificateSigned" => crate::decode(payload).map(AnyRequest::CertificateSigned),
-        "ChangeAvailability" => crate::decode(payload).map(AnyRequest::ChangeAvailability),
-        "ChangeConfiguration" => crate::decode(payload).map(AnyRequest::ChangeConfiguration),
-        "ClearCache" => crate::decode(payload).map(AnyRequest::ClearCache),
-        "ClearChargingProfile" => crate::decode(payload).map(AnyRequest::ClearChargingProfile),
-        "DataTransfer" => crate::decode(payload).map(AnyRequest::DataTransfer),
-        "DeleteCertificate" => crate::decode(payload).map(AnyRequest::DeleteCertificate),
+        "Authorize" => crate::decode(payload).map(|m| AnyRequest::Authorize(Box::new(m))),
+        "BootNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::BootNotification(Box::new(m)))
+        }
+        "CancelReservation" => {
+            crate::decode(payload).map(|m| AnyRequest::CancelReservation(Box::new(m)))
+        }
+        "CertificateSigned" => {
+            crate::decode(payload).map(|m| AnyRequest::CertificateSigned(Box::new(m)))
+        }
+        "ChangeAvailability" => {
+            crate::decode(payload).map(|m| AnyRequest::ChangeAvailability(Box::new(m)))
+        }
+        "ChangeConfiguration" => {
+            crate::decode(payload).map(|m| AnyRequest::ChangeConfiguration(Box::new(m)))
+        }
+        "ClearCache" => crate::decode(payload).map(|m| AnyRequest::ClearCache(Box::new(m))),
+        "ClearChargingProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearChargingProfile(Box::new(m)))
+        }
+        "DataTransfer" => crate::decode(payload).map(|m| AnyRequest::DataTransfer(Box::new(m))),
+        "DeleteCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::DeleteCertificate(Box::new(m)))
+        }
         "DiagnosticsStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::DiagnosticsStatusNotification)
+            crate::decode(payload).map(|m| AnyRequest::DiagnosticsStatusNotification(Box::new(m)))
         }
-        "ExtendedTriggerMessage" => crate::decode(payload).map(AnyRequest::ExtendedTriggerMessage),
+        "ExtendedTriggerMessage" => {
+            crate::decode(payload).map(|m| AnyRequest::ExtendedTriggerMessage(Box::new(m)))
+        }
         "FirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::FirmwareStatusNotification)
+            crate::decode(payload).map(|m| AnyRequest::FirmwareStatusNotification(Box::new(m)))
         }
-        "GetCompositeSchedule" => crate::decode(payload).map(AnyRequest::GetCompositeSchedule),
-        "GetConfiguration" => crate::decode(payload).map(AnyRequest::GetConfiguration),
-        "GetDiagnostics" => crate::decode(payload).map(AnyRequest::GetDiagnostics),
+        "GetCompositeSchedule" => {
+            crate::decode(payload).map(|m| AnyRequest::GetCompositeSchedule(Box::new(m)))
+        }
+        "GetConfiguration" => {
+            crate::decode(payload).map(|m| AnyRequest::GetConfiguration(Box::new(m)))
+        }
+        "GetDiagnostics" => crate::decode(payload).map(|m| AnyRequest::GetDiagnostics(Box::new(m))),
         "GetInstalledCertificateIds" => {
-            crate::decode(payload).map(AnyRequest::GetInstalledCertificateIds)
+            crate::decode(payload).map(|m| AnyRequest::GetInstalledCertificateIds(Box::new(m)))
         }
-        "GetLocalListVersion" => crate::decode(payload).map(AnyRequest::GetLocalListVersion),
-        "GetLog" => crate::decode(payload).map(AnyRequest::GetLog),
-        "Heartbeat" => crate::decode(payload).map(AnyRequest::Heartbeat),
-        "InstallCertificate" => crate::decode(payload).map(AnyRequest::InstallCertificate),
-        "LogStatusNotification" => crate::decode(payload).map(AnyRequest::LogStatusNotification),
-        "MeterValues" => crate::decode(payload).map(AnyRequest::MeterValues),
-        "RemoteStartTransaction" => crate::decode(payload).map(AnyRequest::RemoteStartTransaction),
-        "RemoteStopTransaction" => crate::decode(payload).map(AnyRequest::RemoteStopTransaction),
-        "ReserveNow" => crate::decode(payload).map(AnyRequest::ReserveNow),
-        "Reset" => crate::decode(payload).map(AnyRequest::Reset),
+        "GetLocalListVersion" => {
+            crate::decode(payload).map(|m| AnyRequest::GetLocalListVersion(Box::new(m)))
+        }
+        "GetLog" => crate::decode(payload).map(|m| AnyRequest::GetLog(Box::new(m))),
+        "Heartbeat" => crate::decode(payload).map(|m| AnyRequest::Heartbeat(Box::new(m))),
+        "InstallCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::InstallCertificate(Box::new(m)))
+        }
+        "LogStatusNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::LogStatusNotification(Box::new(m)))
+        }
+        "MeterValues" => crate::decode(payload).map(|m| AnyRequest::MeterValues(Box::new(m))),
+        "RemoteStartTransaction" => {
+            crate::decode(payload).map(|m| AnyRequest::RemoteStartTransaction(Box::new(m)))
+        }
+        "RemoteStopTransaction" => {
+            crate::decode(payload).map(|m| AnyRequest::RemoteStopTransaction(Box::new(m)))
+        }
+        "ReserveNow" => crate::decode(payload).map(|m| AnyRequest::ReserveNow(Box::new(m))),
+        "Reset" => crate::decode(payload).map(|m| AnyRequest::Reset(Box::new(m))),
         "SecurityEventNotification" => {
-            crate::decode(payload).map(AnyRequest::SecurityEventNotification)
+            crate::decode(payload).map(|m| AnyRequest::SecurityEventNotification(Box::new(m)))
         }
-        "SendLocalList" => crate::decode(payload).map(AnyRequest::SendLocalList),
-        "SetChargingProfile" => crate::decode(payload).map(AnyRequest::SetChargingProfile),
-        "SignCertificate" => crate::decode(payload).map(AnyRequest::SignCertificate),
-        "SignedFirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::SignedFirmwareStatusNotification)
+        "SendLocalList" => crate::decode(payload).map(|m| AnyRequest::SendLocalList(Box::new(m))),
+        "SetChargingProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::SetChargingProfile(Box::new(m)))
         }
-        "SignedUpdateFirmware" => crate::decode(payload).map(AnyRequest::SignedUpdateFirmware),
-        "StartTransaction" => crate::decode(payload).map(AnyRequest::StartTransaction),
-        "StatusNotification" => crate::decode(payload).map(AnyRequest::StatusNotification),
-        "StopTransaction" => crate::decode(payload).map(AnyRequest::StopTransaction),
-        "TriggerMessage" => crate::decode(payload).map(AnyRequest::TriggerMessage),
-        "UnlockConnector" => crate::decode(payload).map(AnyRequest::UnlockConnector),
-        "UpdateFirmware" => crate::decode(payload).map(AnyRequest::UpdateFirmware),
+        "SignCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::SignCertificate(Box::new(m)))
+        }
+        "SignedFirmwareStatusNotification" => crate::decode(payload)
+            .map(|m| AnyRequest::SignedFirmwareStatusNotification(Box::new(m))),
+        "SignedUpdateFirmware" => {
+            crate::decode(payload).map(|m| AnyRequest::SignedUpdateFirmware(Box::new(m)))
+        }
+        "StartTransaction" => {
+            crate::decode(payload).map(|m| AnyRequest::StartTransaction(Box::new(m)))
+        }
+        "StatusNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::StatusNotification(Box::new(m)))
+        }
+        "StopTransaction" => {
+            crate::decode(payload).map(|m| AnyRequest::StopTransaction(Box::new(m)))
+        }
+        "TriggerMessage" => crate::decode(payload).map(|m| AnyRequest::TriggerMessage(Box::new(m))),
+        "UnlockConnector" => {
+            crate::decode(payload).map(|m| AnyRequest::UnlockConnector(Box::new(m)))
+        }
+        "UpdateFirmware" => crate::decode(payload).map(|m| AnyRequest::UpdateFirmware(Box::new(m))),
         _ => Err(DecodeError::unknown_action(action)),
     }
 }
@@ -2148,55 +2195,104 @@ pub fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeE
 /// Decodes the response payload of `action` (shape only; see [`Validate`]).
 pub fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {
     match action {
-        "Authorize" => crate::decode(payload).map(AnyResponse::Authorize),
-        "BootNotification" => crate::decode(payload).map(AnyResponse::BootNotification),
-        "CancelReservation" => crate::decode(payload).map(AnyResponse::CancelReservation),
-        "CertificateSigned" => crate::decode(payload).map(AnyResponse::CertificateSigned),
-        "ChangeAvailability" => crate::decode(payload).map(AnyResponse::ChangeAvailability),
-        "ChangeConfiguration" => crate::decode(payload).map(AnyResponse::ChangeConfiguration),
-        "ClearCache" => crate::decode(payload).map(AnyResponse::ClearCache),
-        "ClearChargingProfile" => crate::decode(payload).map(AnyResponse::ClearChargingProfile),
-        "DataTransfer" => crate::decode(payload).map(AnyResponse::DataTransfer),
-        "DeleteCertificate" => crate::decode(payload).map(AnyResponse::DeleteCertificate),
+        "Authorize" => crate::decode(payload).map(|m| AnyResponse::Authorize(Box::new(m))),
+        "BootNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::BootNotification(Box::new(m)))
+        }
+        "CancelReservation" => {
+            crate::decode(payload).map(|m| AnyResponse::CancelReservation(Box::new(m)))
+        }
+        "CertificateSigned" => {
+            crate::decode(payload).map(|m| AnyResponse::CertificateSigned(Box::new(m)))
+        }
+        "ChangeAvailability" => {
+            crate::decode(payload).map(|m| AnyResponse::ChangeAvailability(Box::new(m)))
+        }
+        "ChangeConfiguration" => {
+            crate::decode(payload).map(|m| AnyResponse::ChangeConfiguration(Box::new(m)))
+        }
+        "ClearCache" => crate::decode(payload).map(|m| AnyResponse::ClearCache(Box::new(m))),
+        "ClearChargingProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearChargingProfile(Box::new(m)))
+        }
+        "DataTransfer" => crate::decode(payload).map(|m| AnyResponse::DataTransfer(Box::new(m))),
+        "DeleteCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::DeleteCertificate(Box::new(m)))
+        }
         "DiagnosticsStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::DiagnosticsStatusNotification)
+            crate::decode(payload).map(|m| AnyResponse::DiagnosticsStatusNotification(Box::new(m)))
         }
-        "ExtendedTriggerMessage" => crate::decode(payload).map(AnyResponse::ExtendedTriggerMessage),
+        "ExtendedTriggerMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::ExtendedTriggerMessage(Box::new(m)))
+        }
         "FirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::FirmwareStatusNotification)
+            crate::decode(payload).map(|m| AnyResponse::FirmwareStatusNotification(Box::new(m)))
         }
-        "GetCompositeSchedule" => crate::decode(payload).map(AnyResponse::GetCompositeSchedule),
-        "GetConfiguration" => crate::decode(payload).map(AnyResponse::GetConfiguration),
-        "GetDiagnostics" => crate::decode(payload).map(AnyResponse::GetDiagnostics),
+        "GetCompositeSchedule" => {
+            crate::decode(payload).map(|m| AnyResponse::GetCompositeSchedule(Box::new(m)))
+        }
+        "GetConfiguration" => {
+            crate::decode(payload).map(|m| AnyResponse::GetConfiguration(Box::new(m)))
+        }
+        "GetDiagnostics" => {
+            crate::decode(payload).map(|m| AnyResponse::GetDiagnostics(Box::new(m)))
+        }
         "GetInstalledCertificateIds" => {
-            crate::decode(payload).map(AnyResponse::GetInstalledCertificateIds)
+            crate::decode(payload).map(|m| AnyResponse::GetInstalledCertificateIds(Box::new(m)))
         }
-        "GetLocalListVersion" => crate::decode(payload).map(AnyResponse::GetLocalListVersion),
-        "GetLog" => crate::decode(payload).map(AnyResponse::GetLog),
-        "Heartbeat" => crate::decode(payload).map(AnyResponse::Heartbeat),
-        "InstallCertificate" => crate::decode(payload).map(AnyResponse::InstallCertificate),
-        "LogStatusNotification" => crate::decode(payload).map(AnyResponse::LogStatusNotification),
-        "MeterValues" => crate::decode(payload).map(AnyResponse::MeterValues),
-        "RemoteStartTransaction" => crate::decode(payload).map(AnyResponse::RemoteStartTransaction),
-        "RemoteStopTransaction" => crate::decode(payload).map(AnyResponse::RemoteStopTransaction),
-        "ReserveNow" => crate::decode(payload).map(AnyResponse::ReserveNow),
-        "Reset" => crate::decode(payload).map(AnyResponse::Reset),
+        "GetLocalListVersion" => {
+            crate::decode(payload).map(|m| AnyResponse::GetLocalListVersion(Box::new(m)))
+        }
+        "GetLog" => crate::decode(payload).map(|m| AnyResponse::GetLog(Box::new(m))),
+        "Heartbeat" => crate::decode(payload).map(|m| AnyResponse::Heartbeat(Box::new(m))),
+        "InstallCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::InstallCertificate(Box::new(m)))
+        }
+        "LogStatusNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::LogStatusNotification(Box::new(m)))
+        }
+        "MeterValues" => crate::decode(payload).map(|m| AnyResponse::MeterValues(Box::new(m))),
+        "RemoteStartTransaction" => {
+            crate::decode(payload).map(|m| AnyResponse::RemoteStartTransaction(Box::new(m)))
+        }
+        "RemoteStopTransaction" => {
+            crate::decode(payload).map(|m| AnyResponse::RemoteStopTransaction(Box::new(m)))
+        }
+        "ReserveNow" => crate::decode(payload).map(|m| AnyResponse::ReserveNow(Box::new(m))),
+        "Reset" => crate::decode(payload).map(|m| AnyResponse::Reset(Box::new(m))),
         "SecurityEventNotification" => {
-            crate::decode(payload).map(AnyResponse::SecurityEventNotification)
+            crate::decode(payload).map(|m| AnyResponse::SecurityEventNotification(Box::new(m)))
         }
-        "SendLocalList" => crate::decode(payload).map(AnyResponse::SendLocalList),
-        "SetChargingProfile" => crate::decode(payload).map(AnyResponse::SetChargingProfile),
-        "SignCertificate" => crate::decode(payload).map(AnyResponse::SignCertificate),
-        "SignedFirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::SignedFirmwareStatusNotification)
+        "SendLocalList" => crate::decode(payload).map(|m| AnyResponse::SendLocalList(Box::new(m))),
+        "SetChargingProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::SetChargingProfile(Box::new(m)))
         }
-        "SignedUpdateFirmware" => crate::decode(payload).map(AnyResponse::SignedUpdateFirmware),
-        "StartTransaction" => crate::decode(payload).map(AnyResponse::StartTransaction),
-        "StatusNotification" => crate::decode(payload).map(AnyResponse::StatusNotification),
-        "StopTransaction" => crate::decode(payload).map(AnyResponse::StopTransaction),
-        "TriggerMessage" => crate::decode(payload).map(AnyResponse::TriggerMessage),
-        "UnlockConnector" => crate::decode(payload).map(AnyResponse::UnlockConnector),
-        "UpdateFirmware" => crate::decode(payload).map(AnyResponse::UpdateFirmware),
+        "SignCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::SignCertificate(Box::new(m)))
+        }
+        "SignedFirmwareStatusNotification" => crate::decode(payload)
+            .map(|m| AnyResponse::SignedFirmwareStatusNotification(Box::new(m))),
+        "SignedUpdateFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::SignedUpdateFirmware(Box::new(m)))
+        }
+        "StartTransaction" => {
+            crate::decode(payload).map(|m| AnyResponse::StartTransaction(Box::new(m)))
+        }
+        "StatusNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::StatusNotification(Box::new(m)))
+        }
+        "StopTransaction" => {
+            crate::decode(payload).map(|m| AnyResponse::StopTransaction(Box::new(m)))
+        }
+        "TriggerMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::TriggerMessage(Box::new(m)))
+        }
+        "UnlockConnector" => {
+            crate::decode(payload).map(|m| AnyResponse::UnlockConnector(Box::new(m)))
+        }
+        "UpdateFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::UpdateFirmware(Box::new(m)))
+        }
         _ => Err(DecodeError::unknown_action(action)),
     }
 }

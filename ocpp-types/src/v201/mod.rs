@@ -741,139 +741,141 @@ impl Action {
 }
 
 /// Any request payload of OCPP 2.0.1; serialises as the bare payload.
+///
+/// Each payload is boxed: the enum stays one pointer wide however large
+/// the biggest message, so moving it through queues and events is cheap.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
 #[non_exhaustive]
 pub enum AnyRequest {
     /// `Authorize`.
-    Authorize(AuthorizeRequest),
+    Authorize(Box<AuthorizeRequest>),
     /// `BootNotification`.
-    BootNotification(BootNotificationRequest),
+    BootNotification(Box<BootNotificationRequest>),
     /// `CancelReservation`.
-    CancelReservation(CancelReservationRequest),
+    CancelReservation(Box<CancelReservationRequest>),
     /// `CertificateSigned`.
-    CertificateSigned(CertificateSignedRequest),
+    CertificateSigned(Box<CertificateSignedRequest>),
     /// `ChangeAvailability`.
-    ChangeAvailability(ChangeAvailabilityRequest),
+    ChangeAvailability(Box<ChangeAvailabilityRequest>),
     /// `ClearCache`.
-    ClearCache(ClearCacheRequest),
+    ClearCache(Box<ClearCacheRequest>),
     /// `ClearChargingProfile`.
-    ClearChargingProfile(ClearChargingProfileRequest),
+    ClearChargingProfile(Box<ClearChargingProfileRequest>),
     /// `ClearDisplayMessage`.
-    ClearDisplayMessage(ClearDisplayMessageRequest),
+    ClearDisplayMessage(Box<ClearDisplayMessageRequest>),
     /// `ClearVariableMonitoring`.
-    ClearVariableMonitoring(ClearVariableMonitoringRequest),
+    ClearVariableMonitoring(Box<ClearVariableMonitoringRequest>),
     /// `ClearedChargingLimit`.
-    ClearedChargingLimit(ClearedChargingLimitRequest),
+    ClearedChargingLimit(Box<ClearedChargingLimitRequest>),
     /// `CostUpdated`.
-    CostUpdated(CostUpdatedRequest),
+    CostUpdated(Box<CostUpdatedRequest>),
     /// `CustomerInformation`.
-    CustomerInformation(CustomerInformationRequest),
+    CustomerInformation(Box<CustomerInformationRequest>),
     /// `DataTransfer`.
-    DataTransfer(DataTransferRequest),
+    DataTransfer(Box<DataTransferRequest>),
     /// `DeleteCertificate`.
-    DeleteCertificate(DeleteCertificateRequest),
+    DeleteCertificate(Box<DeleteCertificateRequest>),
     /// `FirmwareStatusNotification`.
-    FirmwareStatusNotification(FirmwareStatusNotificationRequest),
+    FirmwareStatusNotification(Box<FirmwareStatusNotificationRequest>),
     /// `Get15118EVCertificate`.
-    Get15118EVCertificate(Get15118EVCertificateRequest),
+    Get15118EVCertificate(Box<Get15118EVCertificateRequest>),
     /// `GetBaseReport`.
-    GetBaseReport(GetBaseReportRequest),
+    GetBaseReport(Box<GetBaseReportRequest>),
     /// `GetCertificateStatus`.
-    GetCertificateStatus(GetCertificateStatusRequest),
+    GetCertificateStatus(Box<GetCertificateStatusRequest>),
     /// `GetChargingProfiles`.
-    GetChargingProfiles(GetChargingProfilesRequest),
+    GetChargingProfiles(Box<GetChargingProfilesRequest>),
     /// `GetCompositeSchedule`.
-    GetCompositeSchedule(GetCompositeScheduleRequest),
+    GetCompositeSchedule(Box<GetCompositeScheduleRequest>),
     /// `GetDisplayMessages`.
-    GetDisplayMessages(GetDisplayMessagesRequest),
+    GetDisplayMessages(Box<GetDisplayMessagesRequest>),
     /// `GetInstalledCertificateIds`.
-    GetInstalledCertificateIds(GetInstalledCertificateIdsRequest),
+    GetInstalledCertificateIds(Box<GetInstalledCertificateIdsRequest>),
     /// `GetLocalListVersion`.
-    GetLocalListVersion(GetLocalListVersionRequest),
+    GetLocalListVersion(Box<GetLocalListVersionRequest>),
     /// `GetLog`.
-    GetLog(GetLogRequest),
+    GetLog(Box<GetLogRequest>),
     /// `GetMonitoringReport`.
-    GetMonitoringReport(GetMonitoringReportRequest),
+    GetMonitoringReport(Box<GetMonitoringReportRequest>),
     /// `GetReport`.
-    GetReport(GetReportRequest),
+    GetReport(Box<GetReportRequest>),
     /// `GetTransactionStatus`.
-    GetTransactionStatus(GetTransactionStatusRequest),
+    GetTransactionStatus(Box<GetTransactionStatusRequest>),
     /// `GetVariables`.
-    GetVariables(GetVariablesRequest),
+    GetVariables(Box<GetVariablesRequest>),
     /// `Heartbeat`.
-    Heartbeat(HeartbeatRequest),
+    Heartbeat(Box<HeartbeatRequest>),
     /// `InstallCertificate`.
-    InstallCertificate(InstallCertificateRequest),
+    InstallCertificate(Box<InstallCertificateRequest>),
     /// `LogStatusNotification`.
-    LogStatusNotification(LogStatusNotificationRequest),
+    LogStatusNotification(Box<LogStatusNotificationRequest>),
     /// `MeterValues`.
-    MeterValues(MeterValuesRequest),
+    MeterValues(Box<MeterValuesRequest>),
     /// `NotifyChargingLimit`.
-    NotifyChargingLimit(NotifyChargingLimitRequest),
+    NotifyChargingLimit(Box<NotifyChargingLimitRequest>),
     /// `NotifyCustomerInformation`.
-    NotifyCustomerInformation(NotifyCustomerInformationRequest),
+    NotifyCustomerInformation(Box<NotifyCustomerInformationRequest>),
     /// `NotifyDisplayMessages`.
-    NotifyDisplayMessages(NotifyDisplayMessagesRequest),
+    NotifyDisplayMessages(Box<NotifyDisplayMessagesRequest>),
     /// `NotifyEVChargingNeeds`.
-    NotifyEVChargingNeeds(NotifyEVChargingNeedsRequest),
+    NotifyEVChargingNeeds(Box<NotifyEVChargingNeedsRequest>),
     /// `NotifyEVChargingSchedule`.
-    NotifyEVChargingSchedule(NotifyEVChargingScheduleRequest),
+    NotifyEVChargingSchedule(Box<NotifyEVChargingScheduleRequest>),
     /// `NotifyEvent`.
-    NotifyEvent(NotifyEventRequest),
+    NotifyEvent(Box<NotifyEventRequest>),
     /// `NotifyMonitoringReport`.
-    NotifyMonitoringReport(NotifyMonitoringReportRequest),
+    NotifyMonitoringReport(Box<NotifyMonitoringReportRequest>),
     /// `NotifyReport`.
-    NotifyReport(NotifyReportRequest),
+    NotifyReport(Box<NotifyReportRequest>),
     /// `PublishFirmware`.
-    PublishFirmware(PublishFirmwareRequest),
+    PublishFirmware(Box<PublishFirmwareRequest>),
     /// `PublishFirmwareStatusNotification`.
-    PublishFirmwareStatusNotification(PublishFirmwareStatusNotificationRequest),
+    PublishFirmwareStatusNotification(Box<PublishFirmwareStatusNotificationRequest>),
     /// `ReportChargingProfiles`.
-    ReportChargingProfiles(ReportChargingProfilesRequest),
+    ReportChargingProfiles(Box<ReportChargingProfilesRequest>),
     /// `RequestStartTransaction`.
-    RequestStartTransaction(RequestStartTransactionRequest),
+    RequestStartTransaction(Box<RequestStartTransactionRequest>),
     /// `RequestStopTransaction`.
-    RequestStopTransaction(RequestStopTransactionRequest),
+    RequestStopTransaction(Box<RequestStopTransactionRequest>),
     /// `ReservationStatusUpdate`.
-    ReservationStatusUpdate(ReservationStatusUpdateRequest),
+    ReservationStatusUpdate(Box<ReservationStatusUpdateRequest>),
     /// `ReserveNow`.
-    ReserveNow(ReserveNowRequest),
+    ReserveNow(Box<ReserveNowRequest>),
     /// `Reset`.
-    Reset(ResetRequest),
+    Reset(Box<ResetRequest>),
     /// `SecurityEventNotification`.
-    SecurityEventNotification(SecurityEventNotificationRequest),
+    SecurityEventNotification(Box<SecurityEventNotificationRequest>),
     /// `SendLocalList`.
-    SendLocalList(SendLocalListRequest),
+    SendLocalList(Box<SendLocalListRequest>),
     /// `SetChargingProfile`.
-    SetChargingProfile(SetChargingProfileRequest),
+    SetChargingProfile(Box<SetChargingProfileRequest>),
     /// `SetDisplayMessage`.
-    SetDisplayMessage(SetDisplayMessageRequest),
+    SetDisplayMessage(Box<SetDisplayMessageRequest>),
     /// `SetMonitoringBase`.
-    SetMonitoringBase(SetMonitoringBaseRequest),
+    SetMonitoringBase(Box<SetMonitoringBaseRequest>),
     /// `SetMonitoringLevel`.
-    SetMonitoringLevel(SetMonitoringLevelRequest),
+    SetMonitoringLevel(Box<SetMonitoringLevelRequest>),
     /// `SetNetworkProfile`.
-    SetNetworkProfile(SetNetworkProfileRequest),
+    SetNetworkProfile(Box<SetNetworkProfileRequest>),
     /// `SetVariableMonitoring`.
-    SetVariableMonitoring(SetVariableMonitoringRequest),
+    SetVariableMonitoring(Box<SetVariableMonitoringRequest>),
     /// `SetVariables`.
-    SetVariables(SetVariablesRequest),
+    SetVariables(Box<SetVariablesRequest>),
     /// `SignCertificate`.
-    SignCertificate(SignCertificateRequest),
+    SignCertificate(Box<SignCertificateRequest>),
     /// `StatusNotification`.
-    StatusNotification(StatusNotificationRequest),
+    StatusNotification(Box<StatusNotificationRequest>),
     /// `TransactionEvent`.
-    TransactionEvent(TransactionEventRequest),
+    TransactionEvent(Box<TransactionEventRequest>),
     /// `TriggerMessage`.
-    TriggerMessage(TriggerMessageRequest),
+    TriggerMessage(Box<TriggerMessageRequest>),
     /// `UnlockConnector`.
-    UnlockConnector(UnlockConnectorRequest),
+    UnlockConnector(Box<UnlockConnectorRequest>),
     /// `UnpublishFirmware`.
-    UnpublishFirmware(UnpublishFirmwareRequest),
+    UnpublishFirmware(Box<UnpublishFirmwareRequest>),
     /// `UpdateFirmware`.
-    UpdateFirmware(UpdateFirmwareRequest),
+    UpdateFirmware(Box<UpdateFirmwareRequest>),
 }
 
 impl AnyRequest {
@@ -1023,7 +1025,7 @@ impl Validate for AnyRequest {
 
 impl From<AuthorizeRequest> for AnyRequest {
     fn from(m: AuthorizeRequest) -> Self {
-        AnyRequest::Authorize(m)
+        AnyRequest::Authorize(Box::new(m))
     }
 }
 
@@ -1031,7 +1033,7 @@ impl TryFrom<AnyRequest> for AuthorizeRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Authorize(m) => Ok(m),
+            AnyRequest::Authorize(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1039,7 +1041,7 @@ impl TryFrom<AnyRequest> for AuthorizeRequest {
 
 impl From<BootNotificationRequest> for AnyRequest {
     fn from(m: BootNotificationRequest) -> Self {
-        AnyRequest::BootNotification(m)
+        AnyRequest::BootNotification(Box::new(m))
     }
 }
 
@@ -1047,7 +1049,7 @@ impl TryFrom<AnyRequest> for BootNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::BootNotification(m) => Ok(m),
+            AnyRequest::BootNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1055,7 +1057,7 @@ impl TryFrom<AnyRequest> for BootNotificationRequest {
 
 impl From<CancelReservationRequest> for AnyRequest {
     fn from(m: CancelReservationRequest) -> Self {
-        AnyRequest::CancelReservation(m)
+        AnyRequest::CancelReservation(Box::new(m))
     }
 }
 
@@ -1063,7 +1065,7 @@ impl TryFrom<AnyRequest> for CancelReservationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CancelReservation(m) => Ok(m),
+            AnyRequest::CancelReservation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1071,7 +1073,7 @@ impl TryFrom<AnyRequest> for CancelReservationRequest {
 
 impl From<CertificateSignedRequest> for AnyRequest {
     fn from(m: CertificateSignedRequest) -> Self {
-        AnyRequest::CertificateSigned(m)
+        AnyRequest::CertificateSigned(Box::new(m))
     }
 }
 
@@ -1079,7 +1081,7 @@ impl TryFrom<AnyRequest> for CertificateSignedRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CertificateSigned(m) => Ok(m),
+            AnyRequest::CertificateSigned(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1087,7 +1089,7 @@ impl TryFrom<AnyRequest> for CertificateSignedRequest {
 
 impl From<ChangeAvailabilityRequest> for AnyRequest {
     fn from(m: ChangeAvailabilityRequest) -> Self {
-        AnyRequest::ChangeAvailability(m)
+        AnyRequest::ChangeAvailability(Box::new(m))
     }
 }
 
@@ -1095,7 +1097,7 @@ impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ChangeAvailability(m) => Ok(m),
+            AnyRequest::ChangeAvailability(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1103,7 +1105,7 @@ impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
 
 impl From<ClearCacheRequest> for AnyRequest {
     fn from(m: ClearCacheRequest) -> Self {
-        AnyRequest::ClearCache(m)
+        AnyRequest::ClearCache(Box::new(m))
     }
 }
 
@@ -1111,7 +1113,7 @@ impl TryFrom<AnyRequest> for ClearCacheRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearCache(m) => Ok(m),
+            AnyRequest::ClearCache(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1119,7 +1121,7 @@ impl TryFrom<AnyRequest> for ClearCacheRequest {
 
 impl From<ClearChargingProfileRequest> for AnyRequest {
     fn from(m: ClearChargingProfileRequest) -> Self {
-        AnyRequest::ClearChargingProfile(m)
+        AnyRequest::ClearChargingProfile(Box::new(m))
     }
 }
 
@@ -1127,7 +1129,7 @@ impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearChargingProfile(m) => Ok(m),
+            AnyRequest::ClearChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1135,7 +1137,7 @@ impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
 
 impl From<ClearDisplayMessageRequest> for AnyRequest {
     fn from(m: ClearDisplayMessageRequest) -> Self {
-        AnyRequest::ClearDisplayMessage(m)
+        AnyRequest::ClearDisplayMessage(Box::new(m))
     }
 }
 
@@ -1143,7 +1145,7 @@ impl TryFrom<AnyRequest> for ClearDisplayMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearDisplayMessage(m) => Ok(m),
+            AnyRequest::ClearDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1151,7 +1153,7 @@ impl TryFrom<AnyRequest> for ClearDisplayMessageRequest {
 
 impl From<ClearVariableMonitoringRequest> for AnyRequest {
     fn from(m: ClearVariableMonitoringRequest) -> Self {
-        AnyRequest::ClearVariableMonitoring(m)
+        AnyRequest::ClearVariableMonitoring(Box::new(m))
     }
 }
 
@@ -1159,7 +1161,7 @@ impl TryFrom<AnyRequest> for ClearVariableMonitoringRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearVariableMonitoring(m) => Ok(m),
+            AnyRequest::ClearVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1167,7 +1169,7 @@ impl TryFrom<AnyRequest> for ClearVariableMonitoringRequest {
 
 impl From<ClearedChargingLimitRequest> for AnyRequest {
     fn from(m: ClearedChargingLimitRequest) -> Self {
-        AnyRequest::ClearedChargingLimit(m)
+        AnyRequest::ClearedChargingLimit(Box::new(m))
     }
 }
 
@@ -1175,7 +1177,7 @@ impl TryFrom<AnyRequest> for ClearedChargingLimitRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearedChargingLimit(m) => Ok(m),
+            AnyRequest::ClearedChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1183,7 +1185,7 @@ impl TryFrom<AnyRequest> for ClearedChargingLimitRequest {
 
 impl From<CostUpdatedRequest> for AnyRequest {
     fn from(m: CostUpdatedRequest) -> Self {
-        AnyRequest::CostUpdated(m)
+        AnyRequest::CostUpdated(Box::new(m))
     }
 }
 
@@ -1191,7 +1193,7 @@ impl TryFrom<AnyRequest> for CostUpdatedRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CostUpdated(m) => Ok(m),
+            AnyRequest::CostUpdated(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1199,7 +1201,7 @@ impl TryFrom<AnyRequest> for CostUpdatedRequest {
 
 impl From<CustomerInformationRequest> for AnyRequest {
     fn from(m: CustomerInformationRequest) -> Self {
-        AnyRequest::CustomerInformation(m)
+        AnyRequest::CustomerInformation(Box::new(m))
     }
 }
 
@@ -1207,7 +1209,7 @@ impl TryFrom<AnyRequest> for CustomerInformationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CustomerInformation(m) => Ok(m),
+            AnyRequest::CustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1215,7 +1217,7 @@ impl TryFrom<AnyRequest> for CustomerInformationRequest {
 
 impl From<DataTransferRequest> for AnyRequest {
     fn from(m: DataTransferRequest) -> Self {
-        AnyRequest::DataTransfer(m)
+        AnyRequest::DataTransfer(Box::new(m))
     }
 }
 
@@ -1223,7 +1225,7 @@ impl TryFrom<AnyRequest> for DataTransferRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DataTransfer(m) => Ok(m),
+            AnyRequest::DataTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1231,7 +1233,7 @@ impl TryFrom<AnyRequest> for DataTransferRequest {
 
 impl From<DeleteCertificateRequest> for AnyRequest {
     fn from(m: DeleteCertificateRequest) -> Self {
-        AnyRequest::DeleteCertificate(m)
+        AnyRequest::DeleteCertificate(Box::new(m))
     }
 }
 
@@ -1239,7 +1241,7 @@ impl TryFrom<AnyRequest> for DeleteCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DeleteCertificate(m) => Ok(m),
+            AnyRequest::DeleteCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1247,7 +1249,7 @@ impl TryFrom<AnyRequest> for DeleteCertificateRequest {
 
 impl From<FirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: FirmwareStatusNotificationRequest) -> Self {
-        AnyRequest::FirmwareStatusNotification(m)
+        AnyRequest::FirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -1255,7 +1257,7 @@ impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::FirmwareStatusNotification(m) => Ok(m),
+            AnyRequest::FirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1263,7 +1265,7 @@ impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
 
 impl From<Get15118EVCertificateRequest> for AnyRequest {
     fn from(m: Get15118EVCertificateRequest) -> Self {
-        AnyRequest::Get15118EVCertificate(m)
+        AnyRequest::Get15118EVCertificate(Box::new(m))
     }
 }
 
@@ -1271,7 +1273,7 @@ impl TryFrom<AnyRequest> for Get15118EVCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Get15118EVCertificate(m) => Ok(m),
+            AnyRequest::Get15118EVCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1279,7 +1281,7 @@ impl TryFrom<AnyRequest> for Get15118EVCertificateRequest {
 
 impl From<GetBaseReportRequest> for AnyRequest {
     fn from(m: GetBaseReportRequest) -> Self {
-        AnyRequest::GetBaseReport(m)
+        AnyRequest::GetBaseReport(Box::new(m))
     }
 }
 
@@ -1287,7 +1289,7 @@ impl TryFrom<AnyRequest> for GetBaseReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetBaseReport(m) => Ok(m),
+            AnyRequest::GetBaseReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1295,7 +1297,7 @@ impl TryFrom<AnyRequest> for GetBaseReportRequest {
 
 impl From<GetCertificateStatusRequest> for AnyRequest {
     fn from(m: GetCertificateStatusRequest) -> Self {
-        AnyRequest::GetCertificateStatus(m)
+        AnyRequest::GetCertificateStatus(Box::new(m))
     }
 }
 
@@ -1303,7 +1305,7 @@ impl TryFrom<AnyRequest> for GetCertificateStatusRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetCertificateStatus(m) => Ok(m),
+            AnyRequest::GetCertificateStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1311,7 +1313,7 @@ impl TryFrom<AnyRequest> for GetCertificateStatusRequest {
 
 impl From<GetChargingProfilesRequest> for AnyRequest {
     fn from(m: GetChargingProfilesRequest) -> Self {
-        AnyRequest::GetChargingProfiles(m)
+        AnyRequest::GetChargingProfiles(Box::new(m))
     }
 }
 
@@ -1319,7 +1321,7 @@ impl TryFrom<AnyRequest> for GetChargingProfilesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetChargingProfiles(m) => Ok(m),
+            AnyRequest::GetChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1327,7 +1329,7 @@ impl TryFrom<AnyRequest> for GetChargingProfilesRequest {
 
 impl From<GetCompositeScheduleRequest> for AnyRequest {
     fn from(m: GetCompositeScheduleRequest) -> Self {
-        AnyRequest::GetCompositeSchedule(m)
+        AnyRequest::GetCompositeSchedule(Box::new(m))
     }
 }
 
@@ -1335,7 +1337,7 @@ impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetCompositeSchedule(m) => Ok(m),
+            AnyRequest::GetCompositeSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1343,7 +1345,7 @@ impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
 
 impl From<GetDisplayMessagesRequest> for AnyRequest {
     fn from(m: GetDisplayMessagesRequest) -> Self {
-        AnyRequest::GetDisplayMessages(m)
+        AnyRequest::GetDisplayMessages(Box::new(m))
     }
 }
 
@@ -1351,7 +1353,7 @@ impl TryFrom<AnyRequest> for GetDisplayMessagesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetDisplayMessages(m) => Ok(m),
+            AnyRequest::GetDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1359,7 +1361,7 @@ impl TryFrom<AnyRequest> for GetDisplayMessagesRequest {
 
 impl From<GetInstalledCertificateIdsRequest> for AnyRequest {
     fn from(m: GetInstalledCertificateIdsRequest) -> Self {
-        AnyRequest::GetInstalledCertificateIds(m)
+        AnyRequest::GetInstalledCertificateIds(Box::new(m))
     }
 }
 
@@ -1367,7 +1369,7 @@ impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetInstalledCertificateIds(m) => Ok(m),
+            AnyRequest::GetInstalledCertificateIds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1375,7 +1377,7 @@ impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
 
 impl From<GetLocalListVersionRequest> for AnyRequest {
     fn from(m: GetLocalListVersionRequest) -> Self {
-        AnyRequest::GetLocalListVersion(m)
+        AnyRequest::GetLocalListVersion(Box::new(m))
     }
 }
 
@@ -1383,7 +1385,7 @@ impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetLocalListVersion(m) => Ok(m),
+            AnyRequest::GetLocalListVersion(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1391,7 +1393,7 @@ impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
 
 impl From<GetLogRequest> for AnyRequest {
     fn from(m: GetLogRequest) -> Self {
-        AnyRequest::GetLog(m)
+        AnyRequest::GetLog(Box::new(m))
     }
 }
 
@@ -1399,7 +1401,7 @@ impl TryFrom<AnyRequest> for GetLogRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetLog(m) => Ok(m),
+            AnyRequest::GetLog(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1407,7 +1409,7 @@ impl TryFrom<AnyRequest> for GetLogRequest {
 
 impl From<GetMonitoringReportRequest> for AnyRequest {
     fn from(m: GetMonitoringReportRequest) -> Self {
-        AnyRequest::GetMonitoringReport(m)
+        AnyRequest::GetMonitoringReport(Box::new(m))
     }
 }
 
@@ -1415,7 +1417,7 @@ impl TryFrom<AnyRequest> for GetMonitoringReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetMonitoringReport(m) => Ok(m),
+            AnyRequest::GetMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1423,7 +1425,7 @@ impl TryFrom<AnyRequest> for GetMonitoringReportRequest {
 
 impl From<GetReportRequest> for AnyRequest {
     fn from(m: GetReportRequest) -> Self {
-        AnyRequest::GetReport(m)
+        AnyRequest::GetReport(Box::new(m))
     }
 }
 
@@ -1431,7 +1433,7 @@ impl TryFrom<AnyRequest> for GetReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetReport(m) => Ok(m),
+            AnyRequest::GetReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1439,7 +1441,7 @@ impl TryFrom<AnyRequest> for GetReportRequest {
 
 impl From<GetTransactionStatusRequest> for AnyRequest {
     fn from(m: GetTransactionStatusRequest) -> Self {
-        AnyRequest::GetTransactionStatus(m)
+        AnyRequest::GetTransactionStatus(Box::new(m))
     }
 }
 
@@ -1447,7 +1449,7 @@ impl TryFrom<AnyRequest> for GetTransactionStatusRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetTransactionStatus(m) => Ok(m),
+            AnyRequest::GetTransactionStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1455,7 +1457,7 @@ impl TryFrom<AnyRequest> for GetTransactionStatusRequest {
 
 impl From<GetVariablesRequest> for AnyRequest {
     fn from(m: GetVariablesRequest) -> Self {
-        AnyRequest::GetVariables(m)
+        AnyRequest::GetVariables(Box::new(m))
     }
 }
 
@@ -1463,7 +1465,7 @@ impl TryFrom<AnyRequest> for GetVariablesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetVariables(m) => Ok(m),
+            AnyRequest::GetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1471,7 +1473,7 @@ impl TryFrom<AnyRequest> for GetVariablesRequest {
 
 impl From<HeartbeatRequest> for AnyRequest {
     fn from(m: HeartbeatRequest) -> Self {
-        AnyRequest::Heartbeat(m)
+        AnyRequest::Heartbeat(Box::new(m))
     }
 }
 
@@ -1479,7 +1481,7 @@ impl TryFrom<AnyRequest> for HeartbeatRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Heartbeat(m) => Ok(m),
+            AnyRequest::Heartbeat(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1487,7 +1489,7 @@ impl TryFrom<AnyRequest> for HeartbeatRequest {
 
 impl From<InstallCertificateRequest> for AnyRequest {
     fn from(m: InstallCertificateRequest) -> Self {
-        AnyRequest::InstallCertificate(m)
+        AnyRequest::InstallCertificate(Box::new(m))
     }
 }
 
@@ -1495,7 +1497,7 @@ impl TryFrom<AnyRequest> for InstallCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::InstallCertificate(m) => Ok(m),
+            AnyRequest::InstallCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1503,7 +1505,7 @@ impl TryFrom<AnyRequest> for InstallCertificateRequest {
 
 impl From<LogStatusNotificationRequest> for AnyRequest {
     fn from(m: LogStatusNotificationRequest) -> Self {
-        AnyRequest::LogStatusNotification(m)
+        AnyRequest::LogStatusNotification(Box::new(m))
     }
 }
 
@@ -1511,7 +1513,7 @@ impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::LogStatusNotification(m) => Ok(m),
+            AnyRequest::LogStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1519,7 +1521,7 @@ impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
 
 impl From<MeterValuesRequest> for AnyRequest {
     fn from(m: MeterValuesRequest) -> Self {
-        AnyRequest::MeterValues(m)
+        AnyRequest::MeterValues(Box::new(m))
     }
 }
 
@@ -1527,7 +1529,7 @@ impl TryFrom<AnyRequest> for MeterValuesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::MeterValues(m) => Ok(m),
+            AnyRequest::MeterValues(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1535,7 +1537,7 @@ impl TryFrom<AnyRequest> for MeterValuesRequest {
 
 impl From<NotifyChargingLimitRequest> for AnyRequest {
     fn from(m: NotifyChargingLimitRequest) -> Self {
-        AnyRequest::NotifyChargingLimit(m)
+        AnyRequest::NotifyChargingLimit(Box::new(m))
     }
 }
 
@@ -1543,7 +1545,7 @@ impl TryFrom<AnyRequest> for NotifyChargingLimitRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyChargingLimit(m) => Ok(m),
+            AnyRequest::NotifyChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1551,7 +1553,7 @@ impl TryFrom<AnyRequest> for NotifyChargingLimitRequest {
 
 impl From<NotifyCustomerInformationRequest> for AnyRequest {
     fn from(m: NotifyCustomerInformationRequest) -> Self {
-        AnyRequest::NotifyCustomerInformation(m)
+        AnyRequest::NotifyCustomerInformation(Box::new(m))
     }
 }
 
@@ -1559,7 +1561,7 @@ impl TryFrom<AnyRequest> for NotifyCustomerInformationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyCustomerInformation(m) => Ok(m),
+            AnyRequest::NotifyCustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1567,7 +1569,7 @@ impl TryFrom<AnyRequest> for NotifyCustomerInformationRequest {
 
 impl From<NotifyDisplayMessagesRequest> for AnyRequest {
     fn from(m: NotifyDisplayMessagesRequest) -> Self {
-        AnyRequest::NotifyDisplayMessages(m)
+        AnyRequest::NotifyDisplayMessages(Box::new(m))
     }
 }
 
@@ -1575,7 +1577,7 @@ impl TryFrom<AnyRequest> for NotifyDisplayMessagesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyDisplayMessages(m) => Ok(m),
+            AnyRequest::NotifyDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1583,7 +1585,7 @@ impl TryFrom<AnyRequest> for NotifyDisplayMessagesRequest {
 
 impl From<NotifyEVChargingNeedsRequest> for AnyRequest {
     fn from(m: NotifyEVChargingNeedsRequest) -> Self {
-        AnyRequest::NotifyEVChargingNeeds(m)
+        AnyRequest::NotifyEVChargingNeeds(Box::new(m))
     }
 }
 
@@ -1591,7 +1593,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingNeedsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyEVChargingNeeds(m) => Ok(m),
+            AnyRequest::NotifyEVChargingNeeds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1599,7 +1601,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingNeedsRequest {
 
 impl From<NotifyEVChargingScheduleRequest> for AnyRequest {
     fn from(m: NotifyEVChargingScheduleRequest) -> Self {
-        AnyRequest::NotifyEVChargingSchedule(m)
+        AnyRequest::NotifyEVChargingSchedule(Box::new(m))
     }
 }
 
@@ -1607,7 +1609,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingScheduleRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyEVChargingSchedule(m) => Ok(m),
+            AnyRequest::NotifyEVChargingSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1615,7 +1617,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingScheduleRequest {
 
 impl From<NotifyEventRequest> for AnyRequest {
     fn from(m: NotifyEventRequest) -> Self {
-        AnyRequest::NotifyEvent(m)
+        AnyRequest::NotifyEvent(Box::new(m))
     }
 }
 
@@ -1623,7 +1625,7 @@ impl TryFrom<AnyRequest> for NotifyEventRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyEvent(m) => Ok(m),
+            AnyRequest::NotifyEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1631,7 +1633,7 @@ impl TryFrom<AnyRequest> for NotifyEventRequest {
 
 impl From<NotifyMonitoringReportRequest> for AnyRequest {
     fn from(m: NotifyMonitoringReportRequest) -> Self {
-        AnyRequest::NotifyMonitoringReport(m)
+        AnyRequest::NotifyMonitoringReport(Box::new(m))
     }
 }
 
@@ -1639,7 +1641,7 @@ impl TryFrom<AnyRequest> for NotifyMonitoringReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyMonitoringReport(m) => Ok(m),
+            AnyRequest::NotifyMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1647,7 +1649,7 @@ impl TryFrom<AnyRequest> for NotifyMonitoringReportRequest {
 
 impl From<NotifyReportRequest> for AnyRequest {
     fn from(m: NotifyReportRequest) -> Self {
-        AnyRequest::NotifyReport(m)
+        AnyRequest::NotifyReport(Box::new(m))
     }
 }
 
@@ -1655,7 +1657,7 @@ impl TryFrom<AnyRequest> for NotifyReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyReport(m) => Ok(m),
+            AnyRequest::NotifyReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1663,7 +1665,7 @@ impl TryFrom<AnyRequest> for NotifyReportRequest {
 
 impl From<PublishFirmwareRequest> for AnyRequest {
     fn from(m: PublishFirmwareRequest) -> Self {
-        AnyRequest::PublishFirmware(m)
+        AnyRequest::PublishFirmware(Box::new(m))
     }
 }
 
@@ -1671,7 +1673,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::PublishFirmware(m) => Ok(m),
+            AnyRequest::PublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1679,7 +1681,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareRequest {
 
 impl From<PublishFirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: PublishFirmwareStatusNotificationRequest) -> Self {
-        AnyRequest::PublishFirmwareStatusNotification(m)
+        AnyRequest::PublishFirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -1687,7 +1689,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::PublishFirmwareStatusNotification(m) => Ok(m),
+            AnyRequest::PublishFirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1695,7 +1697,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareStatusNotificationRequest {
 
 impl From<ReportChargingProfilesRequest> for AnyRequest {
     fn from(m: ReportChargingProfilesRequest) -> Self {
-        AnyRequest::ReportChargingProfiles(m)
+        AnyRequest::ReportChargingProfiles(Box::new(m))
     }
 }
 
@@ -1703,7 +1705,7 @@ impl TryFrom<AnyRequest> for ReportChargingProfilesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReportChargingProfiles(m) => Ok(m),
+            AnyRequest::ReportChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1711,7 +1713,7 @@ impl TryFrom<AnyRequest> for ReportChargingProfilesRequest {
 
 impl From<RequestStartTransactionRequest> for AnyRequest {
     fn from(m: RequestStartTransactionRequest) -> Self {
-        AnyRequest::RequestStartTransaction(m)
+        AnyRequest::RequestStartTransaction(Box::new(m))
     }
 }
 
@@ -1719,7 +1721,7 @@ impl TryFrom<AnyRequest> for RequestStartTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RequestStartTransaction(m) => Ok(m),
+            AnyRequest::RequestStartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1727,7 +1729,7 @@ impl TryFrom<AnyRequest> for RequestStartTransactionRequest {
 
 impl From<RequestStopTransactionRequest> for AnyRequest {
     fn from(m: RequestStopTransactionRequest) -> Self {
-        AnyRequest::RequestStopTransaction(m)
+        AnyRequest::RequestStopTransaction(Box::new(m))
     }
 }
 
@@ -1735,7 +1737,7 @@ impl TryFrom<AnyRequest> for RequestStopTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RequestStopTransaction(m) => Ok(m),
+            AnyRequest::RequestStopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1743,7 +1745,7 @@ impl TryFrom<AnyRequest> for RequestStopTransactionRequest {
 
 impl From<ReservationStatusUpdateRequest> for AnyRequest {
     fn from(m: ReservationStatusUpdateRequest) -> Self {
-        AnyRequest::ReservationStatusUpdate(m)
+        AnyRequest::ReservationStatusUpdate(Box::new(m))
     }
 }
 
@@ -1751,7 +1753,7 @@ impl TryFrom<AnyRequest> for ReservationStatusUpdateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReservationStatusUpdate(m) => Ok(m),
+            AnyRequest::ReservationStatusUpdate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1759,7 +1761,7 @@ impl TryFrom<AnyRequest> for ReservationStatusUpdateRequest {
 
 impl From<ReserveNowRequest> for AnyRequest {
     fn from(m: ReserveNowRequest) -> Self {
-        AnyRequest::ReserveNow(m)
+        AnyRequest::ReserveNow(Box::new(m))
     }
 }
 
@@ -1767,7 +1769,7 @@ impl TryFrom<AnyRequest> for ReserveNowRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReserveNow(m) => Ok(m),
+            AnyRequest::ReserveNow(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1775,7 +1777,7 @@ impl TryFrom<AnyRequest> for ReserveNowRequest {
 
 impl From<ResetRequest> for AnyRequest {
     fn from(m: ResetRequest) -> Self {
-        AnyRequest::Reset(m)
+        AnyRequest::Reset(Box::new(m))
     }
 }
 
@@ -1783,7 +1785,7 @@ impl TryFrom<AnyRequest> for ResetRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Reset(m) => Ok(m),
+            AnyRequest::Reset(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1791,7 +1793,7 @@ impl TryFrom<AnyRequest> for ResetRequest {
 
 impl From<SecurityEventNotificationRequest> for AnyRequest {
     fn from(m: SecurityEventNotificationRequest) -> Self {
-        AnyRequest::SecurityEventNotification(m)
+        AnyRequest::SecurityEventNotification(Box::new(m))
     }
 }
 
@@ -1799,7 +1801,7 @@ impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SecurityEventNotification(m) => Ok(m),
+            AnyRequest::SecurityEventNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1807,7 +1809,7 @@ impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
 
 impl From<SendLocalListRequest> for AnyRequest {
     fn from(m: SendLocalListRequest) -> Self {
-        AnyRequest::SendLocalList(m)
+        AnyRequest::SendLocalList(Box::new(m))
     }
 }
 
@@ -1815,7 +1817,7 @@ impl TryFrom<AnyRequest> for SendLocalListRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SendLocalList(m) => Ok(m),
+            AnyRequest::SendLocalList(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1823,7 +1825,7 @@ impl TryFrom<AnyRequest> for SendLocalListRequest {
 
 impl From<SetChargingProfileRequest> for AnyRequest {
     fn from(m: SetChargingProfileRequest) -> Self {
-        AnyRequest::SetChargingProfile(m)
+        AnyRequest::SetChargingProfile(Box::new(m))
     }
 }
 
@@ -1831,7 +1833,7 @@ impl TryFrom<AnyRequest> for SetChargingProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetChargingProfile(m) => Ok(m),
+            AnyRequest::SetChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1839,7 +1841,7 @@ impl TryFrom<AnyRequest> for SetChargingProfileRequest {
 
 impl From<SetDisplayMessageRequest> for AnyRequest {
     fn from(m: SetDisplayMessageRequest) -> Self {
-        AnyRequest::SetDisplayMessage(m)
+        AnyRequest::SetDisplayMessage(Box::new(m))
     }
 }
 
@@ -1847,7 +1849,7 @@ impl TryFrom<AnyRequest> for SetDisplayMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetDisplayMessage(m) => Ok(m),
+            AnyRequest::SetDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1855,7 +1857,7 @@ impl TryFrom<AnyRequest> for SetDisplayMessageRequest {
 
 impl From<SetMonitoringBaseRequest> for AnyRequest {
     fn from(m: SetMonitoringBaseRequest) -> Self {
-        AnyRequest::SetMonitoringBase(m)
+        AnyRequest::SetMonitoringBase(Box::new(m))
     }
 }
 
@@ -1863,7 +1865,7 @@ impl TryFrom<AnyRequest> for SetMonitoringBaseRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetMonitoringBase(m) => Ok(m),
+            AnyRequest::SetMonitoringBase(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1871,7 +1873,7 @@ impl TryFrom<AnyRequest> for SetMonitoringBaseRequest {
 
 impl From<SetMonitoringLevelRequest> for AnyRequest {
     fn from(m: SetMonitoringLevelRequest) -> Self {
-        AnyRequest::SetMonitoringLevel(m)
+        AnyRequest::SetMonitoringLevel(Box::new(m))
     }
 }
 
@@ -1879,7 +1881,7 @@ impl TryFrom<AnyRequest> for SetMonitoringLevelRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetMonitoringLevel(m) => Ok(m),
+            AnyRequest::SetMonitoringLevel(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1887,7 +1889,7 @@ impl TryFrom<AnyRequest> for SetMonitoringLevelRequest {
 
 impl From<SetNetworkProfileRequest> for AnyRequest {
     fn from(m: SetNetworkProfileRequest) -> Self {
-        AnyRequest::SetNetworkProfile(m)
+        AnyRequest::SetNetworkProfile(Box::new(m))
     }
 }
 
@@ -1895,7 +1897,7 @@ impl TryFrom<AnyRequest> for SetNetworkProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetNetworkProfile(m) => Ok(m),
+            AnyRequest::SetNetworkProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1903,7 +1905,7 @@ impl TryFrom<AnyRequest> for SetNetworkProfileRequest {
 
 impl From<SetVariableMonitoringRequest> for AnyRequest {
     fn from(m: SetVariableMonitoringRequest) -> Self {
-        AnyRequest::SetVariableMonitoring(m)
+        AnyRequest::SetVariableMonitoring(Box::new(m))
     }
 }
 
@@ -1911,7 +1913,7 @@ impl TryFrom<AnyRequest> for SetVariableMonitoringRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetVariableMonitoring(m) => Ok(m),
+            AnyRequest::SetVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1919,7 +1921,7 @@ impl TryFrom<AnyRequest> for SetVariableMonitoringRequest {
 
 impl From<SetVariablesRequest> for AnyRequest {
     fn from(m: SetVariablesRequest) -> Self {
-        AnyRequest::SetVariables(m)
+        AnyRequest::SetVariables(Box::new(m))
     }
 }
 
@@ -1927,7 +1929,7 @@ impl TryFrom<AnyRequest> for SetVariablesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetVariables(m) => Ok(m),
+            AnyRequest::SetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1935,7 +1937,7 @@ impl TryFrom<AnyRequest> for SetVariablesRequest {
 
 impl From<SignCertificateRequest> for AnyRequest {
     fn from(m: SignCertificateRequest) -> Self {
-        AnyRequest::SignCertificate(m)
+        AnyRequest::SignCertificate(Box::new(m))
     }
 }
 
@@ -1943,7 +1945,7 @@ impl TryFrom<AnyRequest> for SignCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SignCertificate(m) => Ok(m),
+            AnyRequest::SignCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1951,7 +1953,7 @@ impl TryFrom<AnyRequest> for SignCertificateRequest {
 
 impl From<StatusNotificationRequest> for AnyRequest {
     fn from(m: StatusNotificationRequest) -> Self {
-        AnyRequest::StatusNotification(m)
+        AnyRequest::StatusNotification(Box::new(m))
     }
 }
 
@@ -1959,7 +1961,7 @@ impl TryFrom<AnyRequest> for StatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::StatusNotification(m) => Ok(m),
+            AnyRequest::StatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1967,7 +1969,7 @@ impl TryFrom<AnyRequest> for StatusNotificationRequest {
 
 impl From<TransactionEventRequest> for AnyRequest {
     fn from(m: TransactionEventRequest) -> Self {
-        AnyRequest::TransactionEvent(m)
+        AnyRequest::TransactionEvent(Box::new(m))
     }
 }
 
@@ -1975,7 +1977,7 @@ impl TryFrom<AnyRequest> for TransactionEventRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::TransactionEvent(m) => Ok(m),
+            AnyRequest::TransactionEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1983,7 +1985,7 @@ impl TryFrom<AnyRequest> for TransactionEventRequest {
 
 impl From<TriggerMessageRequest> for AnyRequest {
     fn from(m: TriggerMessageRequest) -> Self {
-        AnyRequest::TriggerMessage(m)
+        AnyRequest::TriggerMessage(Box::new(m))
     }
 }
 
@@ -1991,7 +1993,7 @@ impl TryFrom<AnyRequest> for TriggerMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::TriggerMessage(m) => Ok(m),
+            AnyRequest::TriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1999,7 +2001,7 @@ impl TryFrom<AnyRequest> for TriggerMessageRequest {
 
 impl From<UnlockConnectorRequest> for AnyRequest {
     fn from(m: UnlockConnectorRequest) -> Self {
-        AnyRequest::UnlockConnector(m)
+        AnyRequest::UnlockConnector(Box::new(m))
     }
 }
 
@@ -2007,7 +2009,7 @@ impl TryFrom<AnyRequest> for UnlockConnectorRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UnlockConnector(m) => Ok(m),
+            AnyRequest::UnlockConnector(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2015,7 +2017,7 @@ impl TryFrom<AnyRequest> for UnlockConnectorRequest {
 
 impl From<UnpublishFirmwareRequest> for AnyRequest {
     fn from(m: UnpublishFirmwareRequest) -> Self {
-        AnyRequest::UnpublishFirmware(m)
+        AnyRequest::UnpublishFirmware(Box::new(m))
     }
 }
 
@@ -2023,7 +2025,7 @@ impl TryFrom<AnyRequest> for UnpublishFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UnpublishFirmware(m) => Ok(m),
+            AnyRequest::UnpublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2031,7 +2033,7 @@ impl TryFrom<AnyRequest> for UnpublishFirmwareRequest {
 
 impl From<UpdateFirmwareRequest> for AnyRequest {
     fn from(m: UpdateFirmwareRequest) -> Self {
-        AnyRequest::UpdateFirmware(m)
+        AnyRequest::UpdateFirmware(Box::new(m))
     }
 }
 
@@ -2039,146 +2041,148 @@ impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UpdateFirmware(m) => Ok(m),
+            AnyRequest::UpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
 }
 
 /// Any response payload of OCPP 2.0.1; serialises as the bare payload.
+///
+/// Each payload is boxed: the enum stays one pointer wide however large
+/// the biggest message, so moving it through queues and events is cheap.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
 #[non_exhaustive]
 pub enum AnyResponse {
     /// `Authorize`.
-    Authorize(AuthorizeResponse),
+    Authorize(Box<AuthorizeResponse>),
     /// `BootNotification`.
-    BootNotification(BootNotificationResponse),
+    BootNotification(Box<BootNotificationResponse>),
     /// `CancelReservation`.
-    CancelReservation(CancelReservationResponse),
+    CancelReservation(Box<CancelReservationResponse>),
     /// `CertificateSigned`.
-    CertificateSigned(CertificateSignedResponse),
+    CertificateSigned(Box<CertificateSignedResponse>),
     /// `ChangeAvailability`.
-    ChangeAvailability(ChangeAvailabilityResponse),
+    ChangeAvailability(Box<ChangeAvailabilityResponse>),
     /// `ClearCache`.
-    ClearCache(ClearCacheResponse),
+    ClearCache(Box<ClearCacheResponse>),
     /// `ClearChargingProfile`.
-    ClearChargingProfile(ClearChargingProfileResponse),
+    ClearChargingProfile(Box<ClearChargingProfileResponse>),
     /// `ClearDisplayMessage`.
-    ClearDisplayMessage(ClearDisplayMessageResponse),
+    ClearDisplayMessage(Box<ClearDisplayMessageResponse>),
     /// `ClearVariableMonitoring`.
-    ClearVariableMonitoring(ClearVariableMonitoringResponse),
+    ClearVariableMonitoring(Box<ClearVariableMonitoringResponse>),
     /// `ClearedChargingLimit`.
-    ClearedChargingLimit(ClearedChargingLimitResponse),
+    ClearedChargingLimit(Box<ClearedChargingLimitResponse>),
     /// `CostUpdated`.
-    CostUpdated(CostUpdatedResponse),
+    CostUpdated(Box<CostUpdatedResponse>),
     /// `CustomerInformation`.
-    CustomerInformation(CustomerInformationResponse),
+    CustomerInformation(Box<CustomerInformationResponse>),
     /// `DataTransfer`.
-    DataTransfer(DataTransferResponse),
+    DataTransfer(Box<DataTransferResponse>),
     /// `DeleteCertificate`.
-    DeleteCertificate(DeleteCertificateResponse),
+    DeleteCertificate(Box<DeleteCertificateResponse>),
     /// `FirmwareStatusNotification`.
-    FirmwareStatusNotification(FirmwareStatusNotificationResponse),
+    FirmwareStatusNotification(Box<FirmwareStatusNotificationResponse>),
     /// `Get15118EVCertificate`.
-    Get15118EVCertificate(Get15118EVCertificateResponse),
+    Get15118EVCertificate(Box<Get15118EVCertificateResponse>),
     /// `GetBaseReport`.
-    GetBaseReport(GetBaseReportResponse),
+    GetBaseReport(Box<GetBaseReportResponse>),
     /// `GetCertificateStatus`.
-    GetCertificateStatus(GetCertificateStatusResponse),
+    GetCertificateStatus(Box<GetCertificateStatusResponse>),
     /// `GetChargingProfiles`.
-    GetChargingProfiles(GetChargingProfilesResponse),
+    GetChargingProfiles(Box<GetChargingProfilesResponse>),
     /// `GetCompositeSchedule`.
-    GetCompositeSchedule(GetCompositeScheduleResponse),
+    GetCompositeSchedule(Box<GetCompositeScheduleResponse>),
     /// `GetDisplayMessages`.
-    GetDisplayMessages(GetDisplayMessagesResponse),
+    GetDisplayMessages(Box<GetDisplayMessagesResponse>),
     /// `GetInstalledCertificateIds`.
-    GetInstalledCertificateIds(GetInstalledCertificateIdsResponse),
+    GetInstalledCertificateIds(Box<GetInstalledCertificateIdsResponse>),
     /// `GetLocalListVersion`.
-    GetLocalListVersion(GetLocalListVersionResponse),
+    GetLocalListVersion(Box<GetLocalListVersionResponse>),
     /// `GetLog`.
-    GetLog(GetLogResponse),
+    GetLog(Box<GetLogResponse>),
     /// `GetMonitoringReport`.
-    GetMonitoringReport(GetMonitoringReportResponse),
+    GetMonitoringReport(Box<GetMonitoringReportResponse>),
     /// `GetReport`.
-    GetReport(GetReportResponse),
+    GetReport(Box<GetReportResponse>),
     /// `GetTransactionStatus`.
-    GetTransactionStatus(GetTransactionStatusResponse),
+    GetTransactionStatus(Box<GetTransactionStatusResponse>),
     /// `GetVariables`.
-    GetVariables(GetVariablesResponse),
+    GetVariables(Box<GetVariablesResponse>),
     /// `Heartbeat`.
-    Heartbeat(HeartbeatResponse),
+    Heartbeat(Box<HeartbeatResponse>),
     /// `InstallCertificate`.
-    InstallCertificate(InstallCertificateResponse),
+    InstallCertificate(Box<InstallCertificateResponse>),
     /// `LogStatusNotification`.
-    LogStatusNotification(LogStatusNotificationResponse),
+    LogStatusNotification(Box<LogStatusNotificationResponse>),
     /// `MeterValues`.
-    MeterValues(MeterValuesResponse),
+    MeterValues(Box<MeterValuesResponse>),
     /// `NotifyChargingLimit`.
-    NotifyChargingLimit(NotifyChargingLimitResponse),
+    NotifyChargingLimit(Box<NotifyChargingLimitResponse>),
     /// `NotifyCustomerInformation`.
-    NotifyCustomerInformation(NotifyCustomerInformationResponse),
+    NotifyCustomerInformation(Box<NotifyCustomerInformationResponse>),
     /// `NotifyDisplayMessages`.
-    NotifyDisplayMessages(NotifyDisplayMessagesResponse),
+    NotifyDisplayMessages(Box<NotifyDisplayMessagesResponse>),
     /// `NotifyEVChargingNeeds`.
-    NotifyEVChargingNeeds(NotifyEVChargingNeedsResponse),
+    NotifyEVChargingNeeds(Box<NotifyEVChargingNeedsResponse>),
     /// `NotifyEVChargingSchedule`.
-    NotifyEVChargingSchedule(NotifyEVChargingScheduleResponse),
+    NotifyEVChargingSchedule(Box<NotifyEVChargingScheduleResponse>),
     /// `NotifyEvent`.
-    NotifyEvent(NotifyEventResponse),
+    NotifyEvent(Box<NotifyEventResponse>),
     /// `NotifyMonitoringReport`.
-    NotifyMonitoringReport(NotifyMonitoringReportResponse),
+    NotifyMonitoringReport(Box<NotifyMonitoringReportResponse>),
     /// `NotifyReport`.
-    NotifyReport(NotifyReportResponse),
+    NotifyReport(Box<NotifyReportResponse>),
     /// `PublishFirmware`.
-    PublishFirmware(PublishFirmwareResponse),
+    PublishFirmware(Box<PublishFirmwareResponse>),
     /// `PublishFirmwareStatusNotification`.
-    PublishFirmwareStatusNotification(PublishFirmwareStatusNotificationResponse),
+    PublishFirmwareStatusNotification(Box<PublishFirmwareStatusNotificationResponse>),
     /// `ReportChargingProfiles`.
-    ReportChargingProfiles(ReportChargingProfilesResponse),
+    ReportChargingProfiles(Box<ReportChargingProfilesResponse>),
     /// `RequestStartTransaction`.
-    RequestStartTransaction(RequestStartTransactionResponse),
+    RequestStartTransaction(Box<RequestStartTransactionResponse>),
     /// `RequestStopTransaction`.
-    RequestStopTransaction(RequestStopTransactionResponse),
+    RequestStopTransaction(Box<RequestStopTransactionResponse>),
     /// `ReservationStatusUpdate`.
-    ReservationStatusUpdate(ReservationStatusUpdateResponse),
+    ReservationStatusUpdate(Box<ReservationStatusUpdateResponse>),
     /// `ReserveNow`.
-    ReserveNow(ReserveNowResponse),
+    ReserveNow(Box<ReserveNowResponse>),
     /// `Reset`.
-    Reset(ResetResponse),
+    Reset(Box<ResetResponse>),
     /// `SecurityEventNotification`.
-    SecurityEventNotification(SecurityEventNotificationResponse),
+    SecurityEventNotification(Box<SecurityEventNotificationResponse>),
     /// `SendLocalList`.
-    SendLocalList(SendLocalListResponse),
+    SendLocalList(Box<SendLocalListResponse>),
     /// `SetChargingProfile`.
-    SetChargingProfile(SetChargingProfileResponse),
+    SetChargingProfile(Box<SetChargingProfileResponse>),
     /// `SetDisplayMessage`.
-    SetDisplayMessage(SetDisplayMessageResponse),
+    SetDisplayMessage(Box<SetDisplayMessageResponse>),
     /// `SetMonitoringBase`.
-    SetMonitoringBase(SetMonitoringBaseResponse),
+    SetMonitoringBase(Box<SetMonitoringBaseResponse>),
     /// `SetMonitoringLevel`.
-    SetMonitoringLevel(SetMonitoringLevelResponse),
+    SetMonitoringLevel(Box<SetMonitoringLevelResponse>),
     /// `SetNetworkProfile`.
-    SetNetworkProfile(SetNetworkProfileResponse),
+    SetNetworkProfile(Box<SetNetworkProfileResponse>),
     /// `SetVariableMonitoring`.
-    SetVariableMonitoring(SetVariableMonitoringResponse),
+    SetVariableMonitoring(Box<SetVariableMonitoringResponse>),
     /// `SetVariables`.
-    SetVariables(SetVariablesResponse),
+    SetVariables(Box<SetVariablesResponse>),
     /// `SignCertificate`.
-    SignCertificate(SignCertificateResponse),
+    SignCertificate(Box<SignCertificateResponse>),
     /// `StatusNotification`.
-    StatusNotification(StatusNotificationResponse),
+    StatusNotification(Box<StatusNotificationResponse>),
     /// `TransactionEvent`.
-    TransactionEvent(TransactionEventResponse),
+    TransactionEvent(Box<TransactionEventResponse>),
     /// `TriggerMessage`.
-    TriggerMessage(TriggerMessageResponse),
+    TriggerMessage(Box<TriggerMessageResponse>),
     /// `UnlockConnector`.
-    UnlockConnector(UnlockConnectorResponse),
+    UnlockConnector(Box<UnlockConnectorResponse>),
     /// `UnpublishFirmware`.
-    UnpublishFirmware(UnpublishFirmwareResponse),
+    UnpublishFirmware(Box<UnpublishFirmwareResponse>),
     /// `UpdateFirmware`.
-    UpdateFirmware(UpdateFirmwareResponse),
+    UpdateFirmware(Box<UpdateFirmwareResponse>),
 }
 
 impl AnyResponse {
@@ -2328,7 +2332,7 @@ impl Validate for AnyResponse {
 
 impl From<AuthorizeResponse> for AnyResponse {
     fn from(m: AuthorizeResponse) -> Self {
-        AnyResponse::Authorize(m)
+        AnyResponse::Authorize(Box::new(m))
     }
 }
 
@@ -2336,7 +2340,7 @@ impl TryFrom<AnyResponse> for AuthorizeResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Authorize(m) => Ok(m),
+            AnyResponse::Authorize(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2344,7 +2348,7 @@ impl TryFrom<AnyResponse> for AuthorizeResponse {
 
 impl From<BootNotificationResponse> for AnyResponse {
     fn from(m: BootNotificationResponse) -> Self {
-        AnyResponse::BootNotification(m)
+        AnyResponse::BootNotification(Box::new(m))
     }
 }
 
@@ -2352,7 +2356,7 @@ impl TryFrom<AnyResponse> for BootNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::BootNotification(m) => Ok(m),
+            AnyResponse::BootNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2360,7 +2364,7 @@ impl TryFrom<AnyResponse> for BootNotificationResponse {
 
 impl From<CancelReservationResponse> for AnyResponse {
     fn from(m: CancelReservationResponse) -> Self {
-        AnyResponse::CancelReservation(m)
+        AnyResponse::CancelReservation(Box::new(m))
     }
 }
 
@@ -2368,7 +2372,7 @@ impl TryFrom<AnyResponse> for CancelReservationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CancelReservation(m) => Ok(m),
+            AnyResponse::CancelReservation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2376,7 +2380,7 @@ impl TryFrom<AnyResponse> for CancelReservationResponse {
 
 impl From<CertificateSignedResponse> for AnyResponse {
     fn from(m: CertificateSignedResponse) -> Self {
-        AnyResponse::CertificateSigned(m)
+        AnyResponse::CertificateSigned(Box::new(m))
     }
 }
 
@@ -2384,7 +2388,7 @@ impl TryFrom<AnyResponse> for CertificateSignedResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CertificateSigned(m) => Ok(m),
+            AnyResponse::CertificateSigned(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2392,7 +2396,7 @@ impl TryFrom<AnyResponse> for CertificateSignedResponse {
 
 impl From<ChangeAvailabilityResponse> for AnyResponse {
     fn from(m: ChangeAvailabilityResponse) -> Self {
-        AnyResponse::ChangeAvailability(m)
+        AnyResponse::ChangeAvailability(Box::new(m))
     }
 }
 
@@ -2400,7 +2404,7 @@ impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ChangeAvailability(m) => Ok(m),
+            AnyResponse::ChangeAvailability(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2408,7 +2412,7 @@ impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
 
 impl From<ClearCacheResponse> for AnyResponse {
     fn from(m: ClearCacheResponse) -> Self {
-        AnyResponse::ClearCache(m)
+        AnyResponse::ClearCache(Box::new(m))
     }
 }
 
@@ -2416,7 +2420,7 @@ impl TryFrom<AnyResponse> for ClearCacheResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearCache(m) => Ok(m),
+            AnyResponse::ClearCache(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2424,7 +2428,7 @@ impl TryFrom<AnyResponse> for ClearCacheResponse {
 
 impl From<ClearChargingProfileResponse> for AnyResponse {
     fn from(m: ClearChargingProfileResponse) -> Self {
-        AnyResponse::ClearChargingProfile(m)
+        AnyResponse::ClearChargingProfile(Box::new(m))
     }
 }
 
@@ -2432,7 +2436,7 @@ impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearChargingProfile(m) => Ok(m),
+            AnyResponse::ClearChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2440,7 +2444,7 @@ impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
 
 impl From<ClearDisplayMessageResponse> for AnyResponse {
     fn from(m: ClearDisplayMessageResponse) -> Self {
-        AnyResponse::ClearDisplayMessage(m)
+        AnyResponse::ClearDisplayMessage(Box::new(m))
     }
 }
 
@@ -2448,7 +2452,7 @@ impl TryFrom<AnyResponse> for ClearDisplayMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearDisplayMessage(m) => Ok(m),
+            AnyResponse::ClearDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2456,7 +2460,7 @@ impl TryFrom<AnyResponse> for ClearDisplayMessageResponse {
 
 impl From<ClearVariableMonitoringResponse> for AnyResponse {
     fn from(m: ClearVariableMonitoringResponse) -> Self {
-        AnyResponse::ClearVariableMonitoring(m)
+        AnyResponse::ClearVariableMonitoring(Box::new(m))
     }
 }
 
@@ -2464,7 +2468,7 @@ impl TryFrom<AnyResponse> for ClearVariableMonitoringResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearVariableMonitoring(m) => Ok(m),
+            AnyResponse::ClearVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2472,7 +2476,7 @@ impl TryFrom<AnyResponse> for ClearVariableMonitoringResponse {
 
 impl From<ClearedChargingLimitResponse> for AnyResponse {
     fn from(m: ClearedChargingLimitResponse) -> Self {
-        AnyResponse::ClearedChargingLimit(m)
+        AnyResponse::ClearedChargingLimit(Box::new(m))
     }
 }
 
@@ -2480,7 +2484,7 @@ impl TryFrom<AnyResponse> for ClearedChargingLimitResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearedChargingLimit(m) => Ok(m),
+            AnyResponse::ClearedChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2488,7 +2492,7 @@ impl TryFrom<AnyResponse> for ClearedChargingLimitResponse {
 
 impl From<CostUpdatedResponse> for AnyResponse {
     fn from(m: CostUpdatedResponse) -> Self {
-        AnyResponse::CostUpdated(m)
+        AnyResponse::CostUpdated(Box::new(m))
     }
 }
 
@@ -2496,7 +2500,7 @@ impl TryFrom<AnyResponse> for CostUpdatedResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CostUpdated(m) => Ok(m),
+            AnyResponse::CostUpdated(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2504,7 +2508,7 @@ impl TryFrom<AnyResponse> for CostUpdatedResponse {
 
 impl From<CustomerInformationResponse> for AnyResponse {
     fn from(m: CustomerInformationResponse) -> Self {
-        AnyResponse::CustomerInformation(m)
+        AnyResponse::CustomerInformation(Box::new(m))
     }
 }
 
@@ -2512,7 +2516,7 @@ impl TryFrom<AnyResponse> for CustomerInformationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CustomerInformation(m) => Ok(m),
+            AnyResponse::CustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2520,7 +2524,7 @@ impl TryFrom<AnyResponse> for CustomerInformationResponse {
 
 impl From<DataTransferResponse> for AnyResponse {
     fn from(m: DataTransferResponse) -> Self {
-        AnyResponse::DataTransfer(m)
+        AnyResponse::DataTransfer(Box::new(m))
     }
 }
 
@@ -2528,7 +2532,7 @@ impl TryFrom<AnyResponse> for DataTransferResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DataTransfer(m) => Ok(m),
+            AnyResponse::DataTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2536,7 +2540,7 @@ impl TryFrom<AnyResponse> for DataTransferResponse {
 
 impl From<DeleteCertificateResponse> for AnyResponse {
     fn from(m: DeleteCertificateResponse) -> Self {
-        AnyResponse::DeleteCertificate(m)
+        AnyResponse::DeleteCertificate(Box::new(m))
     }
 }
 
@@ -2544,7 +2548,7 @@ impl TryFrom<AnyResponse> for DeleteCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DeleteCertificate(m) => Ok(m),
+            AnyResponse::DeleteCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2552,7 +2556,7 @@ impl TryFrom<AnyResponse> for DeleteCertificateResponse {
 
 impl From<FirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: FirmwareStatusNotificationResponse) -> Self {
-        AnyResponse::FirmwareStatusNotification(m)
+        AnyResponse::FirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -2560,7 +2564,7 @@ impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::FirmwareStatusNotification(m) => Ok(m),
+            AnyResponse::FirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2568,7 +2572,7 @@ impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
 
 impl From<Get15118EVCertificateResponse> for AnyResponse {
     fn from(m: Get15118EVCertificateResponse) -> Self {
-        AnyResponse::Get15118EVCertificate(m)
+        AnyResponse::Get15118EVCertificate(Box::new(m))
     }
 }
 
@@ -2576,7 +2580,7 @@ impl TryFrom<AnyResponse> for Get15118EVCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Get15118EVCertificate(m) => Ok(m),
+            AnyResponse::Get15118EVCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2584,7 +2588,7 @@ impl TryFrom<AnyResponse> for Get15118EVCertificateResponse {
 
 impl From<GetBaseReportResponse> for AnyResponse {
     fn from(m: GetBaseReportResponse) -> Self {
-        AnyResponse::GetBaseReport(m)
+        AnyResponse::GetBaseReport(Box::new(m))
     }
 }
 
@@ -2592,7 +2596,7 @@ impl TryFrom<AnyResponse> for GetBaseReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetBaseReport(m) => Ok(m),
+            AnyResponse::GetBaseReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2600,7 +2604,7 @@ impl TryFrom<AnyResponse> for GetBaseReportResponse {
 
 impl From<GetCertificateStatusResponse> for AnyResponse {
     fn from(m: GetCertificateStatusResponse) -> Self {
-        AnyResponse::GetCertificateStatus(m)
+        AnyResponse::GetCertificateStatus(Box::new(m))
     }
 }
 
@@ -2608,7 +2612,7 @@ impl TryFrom<AnyResponse> for GetCertificateStatusResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetCertificateStatus(m) => Ok(m),
+            AnyResponse::GetCertificateStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2616,7 +2620,7 @@ impl TryFrom<AnyResponse> for GetCertificateStatusResponse {
 
 impl From<GetChargingProfilesResponse> for AnyResponse {
     fn from(m: GetChargingProfilesResponse) -> Self {
-        AnyResponse::GetChargingProfiles(m)
+        AnyResponse::GetChargingProfiles(Box::new(m))
     }
 }
 
@@ -2624,7 +2628,7 @@ impl TryFrom<AnyResponse> for GetChargingProfilesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetChargingProfiles(m) => Ok(m),
+            AnyResponse::GetChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2632,7 +2636,7 @@ impl TryFrom<AnyResponse> for GetChargingProfilesResponse {
 
 impl From<GetCompositeScheduleResponse> for AnyResponse {
     fn from(m: GetCompositeScheduleResponse) -> Self {
-        AnyResponse::GetCompositeSchedule(m)
+        AnyResponse::GetCompositeSchedule(Box::new(m))
     }
 }
 
@@ -2640,7 +2644,7 @@ impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetCompositeSchedule(m) => Ok(m),
+            AnyResponse::GetCompositeSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2648,7 +2652,7 @@ impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
 
 impl From<GetDisplayMessagesResponse> for AnyResponse {
     fn from(m: GetDisplayMessagesResponse) -> Self {
-        AnyResponse::GetDisplayMessages(m)
+        AnyResponse::GetDisplayMessages(Box::new(m))
     }
 }
 
@@ -2656,7 +2660,7 @@ impl TryFrom<AnyResponse> for GetDisplayMessagesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetDisplayMessages(m) => Ok(m),
+            AnyResponse::GetDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2664,7 +2668,7 @@ impl TryFrom<AnyResponse> for GetDisplayMessagesResponse {
 
 impl From<GetInstalledCertificateIdsResponse> for AnyResponse {
     fn from(m: GetInstalledCertificateIdsResponse) -> Self {
-        AnyResponse::GetInstalledCertificateIds(m)
+        AnyResponse::GetInstalledCertificateIds(Box::new(m))
     }
 }
 
@@ -2672,7 +2676,7 @@ impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetInstalledCertificateIds(m) => Ok(m),
+            AnyResponse::GetInstalledCertificateIds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2680,7 +2684,7 @@ impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
 
 impl From<GetLocalListVersionResponse> for AnyResponse {
     fn from(m: GetLocalListVersionResponse) -> Self {
-        AnyResponse::GetLocalListVersion(m)
+        AnyResponse::GetLocalListVersion(Box::new(m))
     }
 }
 
@@ -2688,7 +2692,7 @@ impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetLocalListVersion(m) => Ok(m),
+            AnyResponse::GetLocalListVersion(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2696,7 +2700,7 @@ impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
 
 impl From<GetLogResponse> for AnyResponse {
     fn from(m: GetLogResponse) -> Self {
-        AnyResponse::GetLog(m)
+        AnyResponse::GetLog(Box::new(m))
     }
 }
 
@@ -2704,7 +2708,7 @@ impl TryFrom<AnyResponse> for GetLogResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetLog(m) => Ok(m),
+            AnyResponse::GetLog(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2712,7 +2716,7 @@ impl TryFrom<AnyResponse> for GetLogResponse {
 
 impl From<GetMonitoringReportResponse> for AnyResponse {
     fn from(m: GetMonitoringReportResponse) -> Self {
-        AnyResponse::GetMonitoringReport(m)
+        AnyResponse::GetMonitoringReport(Box::new(m))
     }
 }
 
@@ -2720,7 +2724,7 @@ impl TryFrom<AnyResponse> for GetMonitoringReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetMonitoringReport(m) => Ok(m),
+            AnyResponse::GetMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2728,7 +2732,7 @@ impl TryFrom<AnyResponse> for GetMonitoringReportResponse {
 
 impl From<GetReportResponse> for AnyResponse {
     fn from(m: GetReportResponse) -> Self {
-        AnyResponse::GetReport(m)
+        AnyResponse::GetReport(Box::new(m))
     }
 }
 
@@ -2736,7 +2740,7 @@ impl TryFrom<AnyResponse> for GetReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetReport(m) => Ok(m),
+            AnyResponse::GetReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2744,7 +2748,7 @@ impl TryFrom<AnyResponse> for GetReportResponse {
 
 impl From<GetTransactionStatusResponse> for AnyResponse {
     fn from(m: GetTransactionStatusResponse) -> Self {
-        AnyResponse::GetTransactionStatus(m)
+        AnyResponse::GetTransactionStatus(Box::new(m))
     }
 }
 
@@ -2752,7 +2756,7 @@ impl TryFrom<AnyResponse> for GetTransactionStatusResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetTransactionStatus(m) => Ok(m),
+            AnyResponse::GetTransactionStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2760,7 +2764,7 @@ impl TryFrom<AnyResponse> for GetTransactionStatusResponse {
 
 impl From<GetVariablesResponse> for AnyResponse {
     fn from(m: GetVariablesResponse) -> Self {
-        AnyResponse::GetVariables(m)
+        AnyResponse::GetVariables(Box::new(m))
     }
 }
 
@@ -2768,7 +2772,7 @@ impl TryFrom<AnyResponse> for GetVariablesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetVariables(m) => Ok(m),
+            AnyResponse::GetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2776,7 +2780,7 @@ impl TryFrom<AnyResponse> for GetVariablesResponse {
 
 impl From<HeartbeatResponse> for AnyResponse {
     fn from(m: HeartbeatResponse) -> Self {
-        AnyResponse::Heartbeat(m)
+        AnyResponse::Heartbeat(Box::new(m))
     }
 }
 
@@ -2784,7 +2788,7 @@ impl TryFrom<AnyResponse> for HeartbeatResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Heartbeat(m) => Ok(m),
+            AnyResponse::Heartbeat(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2792,7 +2796,7 @@ impl TryFrom<AnyResponse> for HeartbeatResponse {
 
 impl From<InstallCertificateResponse> for AnyResponse {
     fn from(m: InstallCertificateResponse) -> Self {
-        AnyResponse::InstallCertificate(m)
+        AnyResponse::InstallCertificate(Box::new(m))
     }
 }
 
@@ -2800,7 +2804,7 @@ impl TryFrom<AnyResponse> for InstallCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::InstallCertificate(m) => Ok(m),
+            AnyResponse::InstallCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2808,7 +2812,7 @@ impl TryFrom<AnyResponse> for InstallCertificateResponse {
 
 impl From<LogStatusNotificationResponse> for AnyResponse {
     fn from(m: LogStatusNotificationResponse) -> Self {
-        AnyResponse::LogStatusNotification(m)
+        AnyResponse::LogStatusNotification(Box::new(m))
     }
 }
 
@@ -2816,7 +2820,7 @@ impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::LogStatusNotification(m) => Ok(m),
+            AnyResponse::LogStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2824,7 +2828,7 @@ impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
 
 impl From<MeterValuesResponse> for AnyResponse {
     fn from(m: MeterValuesResponse) -> Self {
-        AnyResponse::MeterValues(m)
+        AnyResponse::MeterValues(Box::new(m))
     }
 }
 
@@ -2832,7 +2836,7 @@ impl TryFrom<AnyResponse> for MeterValuesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::MeterValues(m) => Ok(m),
+            AnyResponse::MeterValues(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2840,7 +2844,7 @@ impl TryFrom<AnyResponse> for MeterValuesResponse {
 
 impl From<NotifyChargingLimitResponse> for AnyResponse {
     fn from(m: NotifyChargingLimitResponse) -> Self {
-        AnyResponse::NotifyChargingLimit(m)
+        AnyResponse::NotifyChargingLimit(Box::new(m))
     }
 }
 
@@ -2848,7 +2852,7 @@ impl TryFrom<AnyResponse> for NotifyChargingLimitResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyChargingLimit(m) => Ok(m),
+            AnyResponse::NotifyChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2856,7 +2860,7 @@ impl TryFrom<AnyResponse> for NotifyChargingLimitResponse {
 
 impl From<NotifyCustomerInformationResponse> for AnyResponse {
     fn from(m: NotifyCustomerInformationResponse) -> Self {
-        AnyResponse::NotifyCustomerInformation(m)
+        AnyResponse::NotifyCustomerInformation(Box::new(m))
     }
 }
 
@@ -2864,7 +2868,7 @@ impl TryFrom<AnyResponse> for NotifyCustomerInformationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyCustomerInformation(m) => Ok(m),
+            AnyResponse::NotifyCustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2872,7 +2876,7 @@ impl TryFrom<AnyResponse> for NotifyCustomerInformationResponse {
 
 impl From<NotifyDisplayMessagesResponse> for AnyResponse {
     fn from(m: NotifyDisplayMessagesResponse) -> Self {
-        AnyResponse::NotifyDisplayMessages(m)
+        AnyResponse::NotifyDisplayMessages(Box::new(m))
     }
 }
 
@@ -2880,7 +2884,7 @@ impl TryFrom<AnyResponse> for NotifyDisplayMessagesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyDisplayMessages(m) => Ok(m),
+            AnyResponse::NotifyDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2888,7 +2892,7 @@ impl TryFrom<AnyResponse> for NotifyDisplayMessagesResponse {
 
 impl From<NotifyEVChargingNeedsResponse> for AnyResponse {
     fn from(m: NotifyEVChargingNeedsResponse) -> Self {
-        AnyResponse::NotifyEVChargingNeeds(m)
+        AnyResponse::NotifyEVChargingNeeds(Box::new(m))
     }
 }
 
@@ -2896,7 +2900,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingNeedsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyEVChargingNeeds(m) => Ok(m),
+            AnyResponse::NotifyEVChargingNeeds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2904,7 +2908,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingNeedsResponse {
 
 impl From<NotifyEVChargingScheduleResponse> for AnyResponse {
     fn from(m: NotifyEVChargingScheduleResponse) -> Self {
-        AnyResponse::NotifyEVChargingSchedule(m)
+        AnyResponse::NotifyEVChargingSchedule(Box::new(m))
     }
 }
 
@@ -2912,7 +2916,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingScheduleResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyEVChargingSchedule(m) => Ok(m),
+            AnyResponse::NotifyEVChargingSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2920,7 +2924,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingScheduleResponse {
 
 impl From<NotifyEventResponse> for AnyResponse {
     fn from(m: NotifyEventResponse) -> Self {
-        AnyResponse::NotifyEvent(m)
+        AnyResponse::NotifyEvent(Box::new(m))
     }
 }
 
@@ -2928,7 +2932,7 @@ impl TryFrom<AnyResponse> for NotifyEventResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyEvent(m) => Ok(m),
+            AnyResponse::NotifyEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2936,7 +2940,7 @@ impl TryFrom<AnyResponse> for NotifyEventResponse {
 
 impl From<NotifyMonitoringReportResponse> for AnyResponse {
     fn from(m: NotifyMonitoringReportResponse) -> Self {
-        AnyResponse::NotifyMonitoringReport(m)
+        AnyResponse::NotifyMonitoringReport(Box::new(m))
     }
 }
 
@@ -2944,7 +2948,7 @@ impl TryFrom<AnyResponse> for NotifyMonitoringReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyMonitoringReport(m) => Ok(m),
+            AnyResponse::NotifyMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2952,7 +2956,7 @@ impl TryFrom<AnyResponse> for NotifyMonitoringReportResponse {
 
 impl From<NotifyReportResponse> for AnyResponse {
     fn from(m: NotifyReportResponse) -> Self {
-        AnyResponse::NotifyReport(m)
+        AnyResponse::NotifyReport(Box::new(m))
     }
 }
 
@@ -2960,7 +2964,7 @@ impl TryFrom<AnyResponse> for NotifyReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyReport(m) => Ok(m),
+            AnyResponse::NotifyReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2968,7 +2972,7 @@ impl TryFrom<AnyResponse> for NotifyReportResponse {
 
 impl From<PublishFirmwareResponse> for AnyResponse {
     fn from(m: PublishFirmwareResponse) -> Self {
-        AnyResponse::PublishFirmware(m)
+        AnyResponse::PublishFirmware(Box::new(m))
     }
 }
 
@@ -2976,7 +2980,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::PublishFirmware(m) => Ok(m),
+            AnyResponse::PublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2984,7 +2988,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareResponse {
 
 impl From<PublishFirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: PublishFirmwareStatusNotificationResponse) -> Self {
-        AnyResponse::PublishFirmwareStatusNotification(m)
+        AnyResponse::PublishFirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -2992,7 +2996,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::PublishFirmwareStatusNotification(m) => Ok(m),
+            AnyResponse::PublishFirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3000,7 +3004,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareStatusNotificationResponse {
 
 impl From<ReportChargingProfilesResponse> for AnyResponse {
     fn from(m: ReportChargingProfilesResponse) -> Self {
-        AnyResponse::ReportChargingProfiles(m)
+        AnyResponse::ReportChargingProfiles(Box::new(m))
     }
 }
 
@@ -3008,7 +3012,7 @@ impl TryFrom<AnyResponse> for ReportChargingProfilesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReportChargingProfiles(m) => Ok(m),
+            AnyResponse::ReportChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3016,7 +3020,7 @@ impl TryFrom<AnyResponse> for ReportChargingProfilesResponse {
 
 impl From<RequestStartTransactionResponse> for AnyResponse {
     fn from(m: RequestStartTransactionResponse) -> Self {
-        AnyResponse::RequestStartTransaction(m)
+        AnyResponse::RequestStartTransaction(Box::new(m))
     }
 }
 
@@ -3024,7 +3028,7 @@ impl TryFrom<AnyResponse> for RequestStartTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RequestStartTransaction(m) => Ok(m),
+            AnyResponse::RequestStartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3032,7 +3036,7 @@ impl TryFrom<AnyResponse> for RequestStartTransactionResponse {
 
 impl From<RequestStopTransactionResponse> for AnyResponse {
     fn from(m: RequestStopTransactionResponse) -> Self {
-        AnyResponse::RequestStopTransaction(m)
+        AnyResponse::RequestStopTransaction(Box::new(m))
     }
 }
 
@@ -3040,7 +3044,7 @@ impl TryFrom<AnyResponse> for RequestStopTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RequestStopTransaction(m) => Ok(m),
+            AnyResponse::RequestStopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3048,7 +3052,7 @@ impl TryFrom<AnyResponse> for RequestStopTransactionResponse {
 
 impl From<ReservationStatusUpdateResponse> for AnyResponse {
     fn from(m: ReservationStatusUpdateResponse) -> Self {
-        AnyResponse::ReservationStatusUpdate(m)
+        AnyResponse::ReservationStatusUpdate(Box::new(m))
     }
 }
 
@@ -3056,7 +3060,7 @@ impl TryFrom<AnyResponse> for ReservationStatusUpdateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReservationStatusUpdate(m) => Ok(m),
+            AnyResponse::ReservationStatusUpdate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3064,7 +3068,7 @@ impl TryFrom<AnyResponse> for ReservationStatusUpdateResponse {
 
 impl From<ReserveNowResponse> for AnyResponse {
     fn from(m: ReserveNowResponse) -> Self {
-        AnyResponse::ReserveNow(m)
+        AnyResponse::ReserveNow(Box::new(m))
     }
 }
 
@@ -3072,7 +3076,7 @@ impl TryFrom<AnyResponse> for ReserveNowResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReserveNow(m) => Ok(m),
+            AnyResponse::ReserveNow(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3080,7 +3084,7 @@ impl TryFrom<AnyResponse> for ReserveNowResponse {
 
 impl From<ResetResponse> for AnyResponse {
     fn from(m: ResetResponse) -> Self {
-        AnyResponse::Reset(m)
+        AnyResponse::Reset(Box::new(m))
     }
 }
 
@@ -3088,7 +3092,7 @@ impl TryFrom<AnyResponse> for ResetResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Reset(m) => Ok(m),
+            AnyResponse::Reset(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3096,7 +3100,7 @@ impl TryFrom<AnyResponse> for ResetResponse {
 
 impl From<SecurityEventNotificationResponse> for AnyResponse {
     fn from(m: SecurityEventNotificationResponse) -> Self {
-        AnyResponse::SecurityEventNotification(m)
+        AnyResponse::SecurityEventNotification(Box::new(m))
     }
 }
 
@@ -3104,7 +3108,7 @@ impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SecurityEventNotification(m) => Ok(m),
+            AnyResponse::SecurityEventNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3112,7 +3116,7 @@ impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
 
 impl From<SendLocalListResponse> for AnyResponse {
     fn from(m: SendLocalListResponse) -> Self {
-        AnyResponse::SendLocalList(m)
+        AnyResponse::SendLocalList(Box::new(m))
     }
 }
 
@@ -3120,7 +3124,7 @@ impl TryFrom<AnyResponse> for SendLocalListResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SendLocalList(m) => Ok(m),
+            AnyResponse::SendLocalList(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3128,7 +3132,7 @@ impl TryFrom<AnyResponse> for SendLocalListResponse {
 
 impl From<SetChargingProfileResponse> for AnyResponse {
     fn from(m: SetChargingProfileResponse) -> Self {
-        AnyResponse::SetChargingProfile(m)
+        AnyResponse::SetChargingProfile(Box::new(m))
     }
 }
 
@@ -3136,7 +3140,7 @@ impl TryFrom<AnyResponse> for SetChargingProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetChargingProfile(m) => Ok(m),
+            AnyResponse::SetChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3144,7 +3148,7 @@ impl TryFrom<AnyResponse> for SetChargingProfileResponse {
 
 impl From<SetDisplayMessageResponse> for AnyResponse {
     fn from(m: SetDisplayMessageResponse) -> Self {
-        AnyResponse::SetDisplayMessage(m)
+        AnyResponse::SetDisplayMessage(Box::new(m))
     }
 }
 
@@ -3152,7 +3156,7 @@ impl TryFrom<AnyResponse> for SetDisplayMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetDisplayMessage(m) => Ok(m),
+            AnyResponse::SetDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3160,7 +3164,7 @@ impl TryFrom<AnyResponse> for SetDisplayMessageResponse {
 
 impl From<SetMonitoringBaseResponse> for AnyResponse {
     fn from(m: SetMonitoringBaseResponse) -> Self {
-        AnyResponse::SetMonitoringBase(m)
+        AnyResponse::SetMonitoringBase(Box::new(m))
     }
 }
 
@@ -3168,7 +3172,7 @@ impl TryFrom<AnyResponse> for SetMonitoringBaseResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetMonitoringBase(m) => Ok(m),
+            AnyResponse::SetMonitoringBase(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3176,7 +3180,7 @@ impl TryFrom<AnyResponse> for SetMonitoringBaseResponse {
 
 impl From<SetMonitoringLevelResponse> for AnyResponse {
     fn from(m: SetMonitoringLevelResponse) -> Self {
-        AnyResponse::SetMonitoringLevel(m)
+        AnyResponse::SetMonitoringLevel(Box::new(m))
     }
 }
 
@@ -3184,7 +3188,7 @@ impl TryFrom<AnyResponse> for SetMonitoringLevelResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetMonitoringLevel(m) => Ok(m),
+            AnyResponse::SetMonitoringLevel(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3192,7 +3196,7 @@ impl TryFrom<AnyResponse> for SetMonitoringLevelResponse {
 
 impl From<SetNetworkProfileResponse> for AnyResponse {
     fn from(m: SetNetworkProfileResponse) -> Self {
-        AnyResponse::SetNetworkProfile(m)
+        AnyResponse::SetNetworkProfile(Box::new(m))
     }
 }
 
@@ -3200,7 +3204,7 @@ impl TryFrom<AnyResponse> for SetNetworkProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetNetworkProfile(m) => Ok(m),
+            AnyResponse::SetNetworkProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3208,7 +3212,7 @@ impl TryFrom<AnyResponse> for SetNetworkProfileResponse {
 
 impl From<SetVariableMonitoringResponse> for AnyResponse {
     fn from(m: SetVariableMonitoringResponse) -> Self {
-        AnyResponse::SetVariableMonitoring(m)
+        AnyResponse::SetVariableMonitoring(Box::new(m))
     }
 }
 
@@ -3216,7 +3220,7 @@ impl TryFrom<AnyResponse> for SetVariableMonitoringResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetVariableMonitoring(m) => Ok(m),
+            AnyResponse::SetVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3224,7 +3228,7 @@ impl TryFrom<AnyResponse> for SetVariableMonitoringResponse {
 
 impl From<SetVariablesResponse> for AnyResponse {
     fn from(m: SetVariablesResponse) -> Self {
-        AnyResponse::SetVariables(m)
+        AnyResponse::SetVariables(Box::new(m))
     }
 }
 
@@ -3232,7 +3236,7 @@ impl TryFrom<AnyResponse> for SetVariablesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetVariables(m) => Ok(m),
+            AnyResponse::SetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3240,7 +3244,7 @@ impl TryFrom<AnyResponse> for SetVariablesResponse {
 
 impl From<SignCertificateResponse> for AnyResponse {
     fn from(m: SignCertificateResponse) -> Self {
-        AnyResponse::SignCertificate(m)
+        AnyResponse::SignCertificate(Box::new(m))
     }
 }
 
@@ -3248,7 +3252,7 @@ impl TryFrom<AnyResponse> for SignCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SignCertificate(m) => Ok(m),
+            AnyResponse::SignCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3256,7 +3260,7 @@ impl TryFrom<AnyResponse> for SignCertificateResponse {
 
 impl From<StatusNotificationResponse> for AnyResponse {
     fn from(m: StatusNotificationResponse) -> Self {
-        AnyResponse::StatusNotification(m)
+        AnyResponse::StatusNotification(Box::new(m))
     }
 }
 
@@ -3264,7 +3268,7 @@ impl TryFrom<AnyResponse> for StatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::StatusNotification(m) => Ok(m),
+            AnyResponse::StatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3272,7 +3276,7 @@ impl TryFrom<AnyResponse> for StatusNotificationResponse {
 
 impl From<TransactionEventResponse> for AnyResponse {
     fn from(m: TransactionEventResponse) -> Self {
-        AnyResponse::TransactionEvent(m)
+        AnyResponse::TransactionEvent(Box::new(m))
     }
 }
 
@@ -3280,7 +3284,7 @@ impl TryFrom<AnyResponse> for TransactionEventResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::TransactionEvent(m) => Ok(m),
+            AnyResponse::TransactionEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3288,7 +3292,7 @@ impl TryFrom<AnyResponse> for TransactionEventResponse {
 
 impl From<TriggerMessageResponse> for AnyResponse {
     fn from(m: TriggerMessageResponse) -> Self {
-        AnyResponse::TriggerMessage(m)
+        AnyResponse::TriggerMessage(Box::new(m))
     }
 }
 
@@ -3296,7 +3300,7 @@ impl TryFrom<AnyResponse> for TriggerMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::TriggerMessage(m) => Ok(m),
+            AnyResponse::TriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3304,7 +3308,7 @@ impl TryFrom<AnyResponse> for TriggerMessageResponse {
 
 impl From<UnlockConnectorResponse> for AnyResponse {
     fn from(m: UnlockConnectorResponse) -> Self {
-        AnyResponse::UnlockConnector(m)
+        AnyResponse::UnlockConnector(Box::new(m))
     }
 }
 
@@ -3312,7 +3316,7 @@ impl TryFrom<AnyResponse> for UnlockConnectorResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UnlockConnector(m) => Ok(m),
+            AnyResponse::UnlockConnector(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3320,7 +3324,7 @@ impl TryFrom<AnyResponse> for UnlockConnectorResponse {
 
 impl From<UnpublishFirmwareResponse> for AnyResponse {
     fn from(m: UnpublishFirmwareResponse) -> Self {
-        AnyResponse::UnpublishFirmware(m)
+        AnyResponse::UnpublishFirmware(Box::new(m))
     }
 }
 
@@ -3328,7 +3332,7 @@ impl TryFrom<AnyResponse> for UnpublishFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UnpublishFirmware(m) => Ok(m),
+            AnyResponse::UnpublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3336,7 +3340,7 @@ impl TryFrom<AnyResponse> for UnpublishFirmwareResponse {
 
 impl From<UpdateFirmwareResponse> for AnyResponse {
     fn from(m: UpdateFirmwareResponse) -> Self {
-        AnyResponse::UpdateFirmware(m)
+        AnyResponse::UpdateFirmware(Box::new(m))
     }
 }
 
@@ -3344,7 +3348,7 @@ impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UpdateFirmware(m) => Ok(m),
+            AnyResponse::UpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3353,88 +3357,161 @@ impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
 /// Decodes the request payload of `action` (shape only; see [`Validate`]).
 pub fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {
     match action {
-        "Authorize" => crate::decode(payload).map(AnyRequest::Authorize),
-        "BootNotification" => crate::decode(payload).map(AnyRequest::BootNotification),
-        "CancelReservation" => crate::decode(payload).map(AnyRequest::CancelReservation),
-        "CertificateSigned" => crate::decode(payload).map(AnyRequest::CertificateSigned),
-        "ChangeAvailability" => crate::decode(payload).map(AnyRequest::ChangeAvailability),
-        "ClearCache" => crate::decode(payload).map(AnyRequest::ClearCache),
-        "ClearChargingProfile" => crate::decode(payload).map(AnyRequest::ClearChargingProfile),
-        "ClearDisplayMessage" => crate::decode(payload).map(AnyRequest::ClearDisplayMessage),
+        "Authorize" => crate::decode(payload).map(|m| AnyRequest::Authorize(Box::new(m))),
+        "BootNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::BootNotification(Box::new(m)))
+        }
+        "CancelReservation" => {
+            crate::decode(payload).map(|m| AnyRequest::CancelReservation(Box::new(m)))
+        }
+        "CertificateSigned" => {
+            crate::decode(payload).map(|m| AnyRequest::CertificateSigned(Box::new(m)))
+        }
+        "ChangeAvailability" => {
+            crate::decode(payload).map(|m| AnyRequest::ChangeAvailability(Box::new(m)))
+        }
+        "ClearCache" => crate::decode(payload).map(|m| AnyRequest::ClearCache(Box::new(m))),
+        "ClearChargingProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearChargingProfile(Box::new(m)))
+        }
+        "ClearDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearDisplayMessage(Box::new(m)))
+        }
         "ClearVariableMonitoring" => {
-            crate::decode(payload).map(AnyRequest::ClearVariableMonitoring)
+            crate::decode(payload).map(|m| AnyRequest::ClearVariableMonitoring(Box::new(m)))
         }
-        "ClearedChargingLimit" => crate::decode(payload).map(AnyRequest::ClearedChargingLimit),
-        "CostUpdated" => crate::decode(payload).map(AnyRequest::CostUpdated),
-        "CustomerInformation" => crate::decode(payload).map(AnyRequest::CustomerInformation),
-        "DataTransfer" => crate::decode(payload).map(AnyRequest::DataTransfer),
-        "DeleteCertificate" => crate::decode(payload).map(AnyRequest::DeleteCertificate),
+        "ClearedChargingLimit" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearedChargingLimit(Box::new(m)))
+        }
+        "CostUpdated" => crate::decode(payload).map(|m| AnyRequest::CostUpdated(Box::new(m))),
+        "CustomerInformation" => {
+            crate::decode(payload).map(|m| AnyRequest::CustomerInformation(Box::new(m)))
+        }
+        "DataTransfer" => crate::decode(payload).map(|m| AnyRequest::DataTransfer(Box::new(m))),
+        "DeleteCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::DeleteCertificate(Box::new(m)))
+        }
         "FirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::FirmwareStatusNotification)
+            crate::decode(payload).map(|m| AnyRequest::FirmwareStatusNotification(Box::new(m)))
         }
-        "Get15118EVCertificate" => crate::decode(payload).map(AnyRequest::Get15118EVCertificate),
-        "GetBaseReport" => crate::decode(payload).map(AnyRequest::GetBaseReport),
-        "GetCertificateStatus" => crate::decode(payload).map(AnyRequest::GetCertificateStatus),
-        "GetChargingProfiles" => crate::decode(payload).map(AnyRequest::GetChargingProfiles),
-        "GetCompositeSchedule" => crate::decode(payload).map(AnyRequest::GetCompositeSchedule),
-        "GetDisplayMessages" => crate::decode(payload).map(AnyRequest::GetDisplayMessages),
+        "Get15118EVCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::Get15118EVCertificate(Box::new(m)))
+        }
+        "GetBaseReport" => crate::decode(payload).map(|m| AnyRequest::GetBaseReport(Box::new(m))),
+        "GetCertificateStatus" => {
+            crate::decode(payload).map(|m| AnyRequest::GetCertificateStatus(Box::new(m)))
+        }
+        "GetChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyRequest::GetChargingProfiles(Box::new(m)))
+        }
+        "GetCompositeSchedule" => {
+            crate::decode(payload).map(|m| AnyRequest::GetCompositeSchedule(Box::new(m)))
+        }
+        "GetDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyRequest::GetDisplayMessages(Box::new(m)))
+        }
         "GetInstalledCertificateIds" => {
-            crate::decode(payload).map(AnyRequest::GetInstalledCertificateIds)
+            crate::decode(payload).map(|m| AnyRequest::GetInstalledCertificateIds(Box::new(m)))
         }
-        "GetLocalListVersion" => crate::decode(payload).map(AnyRequest::GetLocalListVersion),
-        "GetLog" => crate::decode(payload).map(AnyRequest::GetLog),
-        "GetMonitoringReport" => crate::decode(payload).map(AnyRequest::GetMonitoringReport),
-        "GetReport" => crate::decode(payload).map(AnyRequest::GetReport),
-        "GetTransactionStatus" => crate::decode(payload).map(AnyRequest::GetTransactionStatus),
-        "GetVariables" => crate::decode(payload).map(AnyRequest::GetVariables),
-        "Heartbeat" => crate::decode(payload).map(AnyRequest::Heartbeat),
-        "InstallCertificate" => crate::decode(payload).map(AnyRequest::InstallCertificate),
-        "LogStatusNotification" => crate::decode(payload).map(AnyRequest::LogStatusNotification),
-        "MeterValues" => crate::decode(payload).map(AnyRequest::MeterValues),
-        "NotifyChargingLimit" => crate::decode(payload).map(AnyRequest::NotifyChargingLimit),
+        "GetLocalListVersion" => {
+            crate::decode(payload).map(|m| AnyRequest::GetLocalListVersion(Box::new(m)))
+        }
+        "GetLog" => crate::decode(payload).map(|m| AnyRequest::GetLog(Box::new(m))),
+        "GetMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyRequest::GetMonitoringReport(Box::new(m)))
+        }
+        "GetReport" => crate::decode(payload).map(|m| AnyRequest::GetReport(Box::new(m))),
+        "GetTransactionStatus" => {
+            crate::decode(payload).map(|m| AnyRequest::GetTransactionStatus(Box::new(m)))
+        }
+        "GetVariables" => crate::decode(payload).map(|m| AnyRequest::GetVariables(Box::new(m))),
+        "Heartbeat" => crate::decode(payload).map(|m| AnyRequest::Heartbeat(Box::new(m))),
+        "InstallCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::InstallCertificate(Box::new(m)))
+        }
+        "LogStatusNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::LogStatusNotification(Box::new(m)))
+        }
+        "MeterValues" => crate::decode(payload).map(|m| AnyRequest::MeterValues(Box::new(m))),
+        "NotifyChargingLimit" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyChargingLimit(Box::new(m)))
+        }
         "NotifyCustomerInformation" => {
-            crate::decode(payload).map(AnyRequest::NotifyCustomerInformation)
+            crate::decode(payload).map(|m| AnyRequest::NotifyCustomerInformation(Box::new(m)))
         }
-        "NotifyDisplayMessages" => crate::decode(payload).map(AnyRequest::NotifyDisplayMessages),
-        "NotifyEVChargingNeeds" => crate::decode(payload).map(AnyRequest::NotifyEVChargingNeeds),
+        "NotifyDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyDisplayMessages(Box::new(m)))
+        }
+        "NotifyEVChargingNeeds" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyEVChargingNeeds(Box::new(m)))
+        }
         "NotifyEVChargingSchedule" => {
-            crate::decode(payload).map(AnyRequest::NotifyEVChargingSchedule)
+            crate::decode(payload).map(|m| AnyRequest::NotifyEVChargingSchedule(Box::new(m)))
         }
-        "NotifyEvent" => crate::decode(payload).map(AnyRequest::NotifyEvent),
-        "NotifyMonitoringReport" => crate::decode(payload).map(AnyRequest::NotifyMonitoringReport),
-        "NotifyReport" => crate::decode(payload).map(AnyRequest::NotifyReport),
-        "PublishFirmware" => crate::decode(payload).map(AnyRequest::PublishFirmware),
-        "PublishFirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::PublishFirmwareStatusNotification)
+        "NotifyEvent" => crate::decode(payload).map(|m| AnyRequest::NotifyEvent(Box::new(m))),
+        "NotifyMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyMonitoringReport(Box::new(m)))
         }
-        "ReportChargingProfiles" => crate::decode(payload).map(AnyRequest::ReportChargingProfiles),
+        "NotifyReport" => crate::decode(payload).map(|m| AnyRequest::NotifyReport(Box::new(m))),
+        "PublishFirmware" => {
+            crate::decode(payload).map(|m| AnyRequest::PublishFirmware(Box::new(m)))
+        }
+        "PublishFirmwareStatusNotification" => crate::decode(payload)
+            .map(|m| AnyRequest::PublishFirmwareStatusNotification(Box::new(m))),
+        "ReportChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyRequest::ReportChargingProfiles(Box::new(m)))
+        }
         "RequestStartTransaction" => {
-            crate::decode(payload).map(AnyRequest::RequestStartTransaction)
+            crate::decode(payload).map(|m| AnyRequest::RequestStartTransaction(Box::new(m)))
         }
-        "RequestStopTransaction" => crate::decode(payload).map(AnyRequest::RequestStopTransaction),
+        "RequestStopTransaction" => {
+            crate::decode(payload).map(|m| AnyRequest::RequestStopTransaction(Box::new(m)))
+        }
         "ReservationStatusUpdate" => {
-            crate::decode(payload).map(AnyRequest::ReservationStatusUpdate)
+            crate::decode(payload).map(|m| AnyRequest::ReservationStatusUpdate(Box::new(m)))
         }
-        "ReserveNow" => crate::decode(payload).map(AnyRequest::ReserveNow),
-        "Reset" => crate::decode(payload).map(AnyRequest::Reset),
+        "ReserveNow" => crate::decode(payload).map(|m| AnyRequest::ReserveNow(Box::new(m))),
+        "Reset" => crate::decode(payload).map(|m| AnyRequest::Reset(Box::new(m))),
         "SecurityEventNotification" => {
-            crate::decode(payload).map(AnyRequest::SecurityEventNotification)
+            crate::decode(payload).map(|m| AnyRequest::SecurityEventNotification(Box::new(m)))
         }
-        "SendLocalList" => crate::decode(payload).map(AnyRequest::SendLocalList),
-        "SetChargingProfile" => crate::decode(payload).map(AnyRequest::SetChargingProfile),
-        "SetDisplayMessage" => crate::decode(payload).map(AnyRequest::SetDisplayMessage),
-        "SetMonitoringBase" => crate::decode(payload).map(AnyRequest::SetMonitoringBase),
-        "SetMonitoringLevel" => crate::decode(payload).map(AnyRequest::SetMonitoringLevel),
-        "SetNetworkProfile" => crate::decode(payload).map(AnyRequest::SetNetworkProfile),
-        "SetVariableMonitoring" => crate::decode(payload).map(AnyRequest::SetVariableMonitoring),
-        "SetVariables" => crate::decode(payload).map(AnyRequest::SetVariables),
-        "SignCertificate" => crate::decode(payload).map(AnyRequest::SignCertificate),
-        "StatusNotification" => crate::decode(payload).map(AnyRequest::StatusNotification),
-        "TransactionEvent" => crate::decode(payload).map(AnyRequest::TransactionEvent),
-        "TriggerMessage" => crate::decode(payload).map(AnyRequest::TriggerMessage),
-        "UnlockConnector" => crate::decode(payload).map(AnyRequest::UnlockConnector),
-        "UnpublishFirmware" => crate::decode(payload).map(AnyRequest::UnpublishFirmware),
-        "UpdateFirmware" => crate::decode(payload).map(AnyRequest::UpdateFirmware),
+        "SendLocalList" => crate::decode(payload).map(|m| AnyRequest::SendLocalList(Box::new(m))),
+        "SetChargingProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::SetChargingProfile(Box::new(m)))
+        }
+        "SetDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyRequest::SetDisplayMessage(Box::new(m)))
+        }
+        "SetMonitoringBase" => {
+            crate::decode(payload).map(|m| AnyRequest::SetMonitoringBase(Box::new(m)))
+        }
+        "SetMonitoringLevel" => {
+            crate::decode(payload).map(|m| AnyRequest::SetMonitoringLevel(Box::new(m)))
+        }
+        "SetNetworkProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::SetNetworkProfile(Box::new(m)))
+        }
+        "SetVariableMonitoring" => {
+            crate::decode(payload).map(|m| AnyRequest::SetVariableMonitoring(Box::new(m)))
+        }
+        "SetVariables" => crate::decode(payload).map(|m| AnyRequest::SetVariables(Box::new(m))),
+        "SignCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::SignCertificate(Box::new(m)))
+        }
+        "StatusNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::StatusNotification(Box::new(m)))
+        }
+        "TransactionEvent" => {
+            crate::decode(payload).map(|m| AnyRequest::TransactionEvent(Box::new(m)))
+        }
+        "TriggerMessage" => crate::decode(payload).map(|m| AnyRequest::TriggerMessage(Box::new(m))),
+        "UnlockConnector" => {
+            crate::decode(payload).map(|m| AnyRequest::UnlockConnector(Box::new(m)))
+        }
+        "UnpublishFirmware" => {
+            crate::decode(payload).map(|m| AnyRequest::UnpublishFirmware(Box::new(m)))
+        }
+        "UpdateFirmware" => crate::decode(payload).map(|m| AnyRequest::UpdateFirmware(Box::new(m))),
         _ => Err(DecodeError::unknown_action(action)),
     }
 }
@@ -3442,88 +3519,165 @@ pub fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeE
 /// Decodes the response payload of `action` (shape only; see [`Validate`]).
 pub fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {
     match action {
-        "Authorize" => crate::decode(payload).map(AnyResponse::Authorize),
-        "BootNotification" => crate::decode(payload).map(AnyResponse::BootNotification),
-        "CancelReservation" => crate::decode(payload).map(AnyResponse::CancelReservation),
-        "CertificateSigned" => crate::decode(payload).map(AnyResponse::CertificateSigned),
-        "ChangeAvailability" => crate::decode(payload).map(AnyResponse::ChangeAvailability),
-        "ClearCache" => crate::decode(payload).map(AnyResponse::ClearCache),
-        "ClearChargingProfile" => crate::decode(payload).map(AnyResponse::ClearChargingProfile),
-        "ClearDisplayMessage" => crate::decode(payload).map(AnyResponse::ClearDisplayMessage),
+        "Authorize" => crate::decode(payload).map(|m| AnyResponse::Authorize(Box::new(m))),
+        "BootNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::BootNotification(Box::new(m)))
+        }
+        "CancelReservation" => {
+            crate::decode(payload).map(|m| AnyResponse::CancelReservation(Box::new(m)))
+        }
+        "CertificateSigned" => {
+            crate::decode(payload).map(|m| AnyResponse::CertificateSigned(Box::new(m)))
+        }
+        "ChangeAvailability" => {
+            crate::decode(payload).map(|m| AnyResponse::ChangeAvailability(Box::new(m)))
+        }
+        "ClearCache" => crate::decode(payload).map(|m| AnyResponse::ClearCache(Box::new(m))),
+        "ClearChargingProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearChargingProfile(Box::new(m)))
+        }
+        "ClearDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearDisplayMessage(Box::new(m)))
+        }
         "ClearVariableMonitoring" => {
-            crate::decode(payload).map(AnyResponse::ClearVariableMonitoring)
+            crate::decode(payload).map(|m| AnyResponse::ClearVariableMonitoring(Box::new(m)))
         }
-        "ClearedChargingLimit" => crate::decode(payload).map(AnyResponse::ClearedChargingLimit),
-        "CostUpdated" => crate::decode(payload).map(AnyResponse::CostUpdated),
-        "CustomerInformation" => crate::decode(payload).map(AnyResponse::CustomerInformation),
-        "DataTransfer" => crate::decode(payload).map(AnyResponse::DataTransfer),
-        "DeleteCertificate" => crate::decode(payload).map(AnyResponse::DeleteCertificate),
+        "ClearedChargingLimit" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearedChargingLimit(Box::new(m)))
+        }
+        "CostUpdated" => crate::decode(payload).map(|m| AnyResponse::CostUpdated(Box::new(m))),
+        "CustomerInformation" => {
+            crate::decode(payload).map(|m| AnyResponse::CustomerInformation(Box::new(m)))
+        }
+        "DataTransfer" => crate::decode(payload).map(|m| AnyResponse::DataTransfer(Box::new(m))),
+        "DeleteCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::DeleteCertificate(Box::new(m)))
+        }
         "FirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::FirmwareStatusNotification)
+            crate::decode(payload).map(|m| AnyResponse::FirmwareStatusNotification(Box::new(m)))
         }
-        "Get15118EVCertificate" => crate::decode(payload).map(AnyResponse::Get15118EVCertificate),
-        "GetBaseReport" => crate::decode(payload).map(AnyResponse::GetBaseReport),
-        "GetCertificateStatus" => crate::decode(payload).map(AnyResponse::GetCertificateStatus),
-        "GetChargingProfiles" => crate::decode(payload).map(AnyResponse::GetChargingProfiles),
-        "GetCompositeSchedule" => crate::decode(payload).map(AnyResponse::GetCompositeSchedule),
-        "GetDisplayMessages" => crate::decode(payload).map(AnyResponse::GetDisplayMessages),
+        "Get15118EVCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::Get15118EVCertificate(Box::new(m)))
+        }
+        "GetBaseReport" => crate::decode(payload).map(|m| AnyResponse::GetBaseReport(Box::new(m))),
+        "GetCertificateStatus" => {
+            crate::decode(payload).map(|m| AnyResponse::GetCertificateStatus(Box::new(m)))
+        }
+        "GetChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyResponse::GetChargingProfiles(Box::new(m)))
+        }
+        "GetCompositeSchedule" => {
+            crate::decode(payload).map(|m| AnyResponse::GetCompositeSchedule(Box::new(m)))
+        }
+        "GetDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyResponse::GetDisplayMessages(Box::new(m)))
+        }
         "GetInstalledCertificateIds" => {
-            crate::decode(payload).map(AnyResponse::GetInstalledCertificateIds)
+            crate::decode(payload).map(|m| AnyResponse::GetInstalledCertificateIds(Box::new(m)))
         }
-        "GetLocalListVersion" => crate::decode(payload).map(AnyResponse::GetLocalListVersion),
-        "GetLog" => crate::decode(payload).map(AnyResponse::GetLog),
-        "GetMonitoringReport" => crate::decode(payload).map(AnyResponse::GetMonitoringReport),
-        "GetReport" => crate::decode(payload).map(AnyResponse::GetReport),
-        "GetTransactionStatus" => crate::decode(payload).map(AnyResponse::GetTransactionStatus),
-        "GetVariables" => crate::decode(payload).map(AnyResponse::GetVariables),
-        "Heartbeat" => crate::decode(payload).map(AnyResponse::Heartbeat),
-        "InstallCertificate" => crate::decode(payload).map(AnyResponse::InstallCertificate),
-        "LogStatusNotification" => crate::decode(payload).map(AnyResponse::LogStatusNotification),
-        "MeterValues" => crate::decode(payload).map(AnyResponse::MeterValues),
-        "NotifyChargingLimit" => crate::decode(payload).map(AnyResponse::NotifyChargingLimit),
+        "GetLocalListVersion" => {
+            crate::decode(payload).map(|m| AnyResponse::GetLocalListVersion(Box::new(m)))
+        }
+        "GetLog" => crate::decode(payload).map(|m| AnyResponse::GetLog(Box::new(m))),
+        "GetMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyResponse::GetMonitoringReport(Box::new(m)))
+        }
+        "GetReport" => crate::decode(payload).map(|m| AnyResponse::GetReport(Box::new(m))),
+        "GetTransactionStatus" => {
+            crate::decode(payload).map(|m| AnyResponse::GetTransactionStatus(Box::new(m)))
+        }
+        "GetVariables" => crate::decode(payload).map(|m| AnyResponse::GetVariables(Box::new(m))),
+        "Heartbeat" => crate::decode(payload).map(|m| AnyResponse::Heartbeat(Box::new(m))),
+        "InstallCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::InstallCertificate(Box::new(m)))
+        }
+        "LogStatusNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::LogStatusNotification(Box::new(m)))
+        }
+        "MeterValues" => crate::decode(payload).map(|m| AnyResponse::MeterValues(Box::new(m))),
+        "NotifyChargingLimit" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyChargingLimit(Box::new(m)))
+        }
         "NotifyCustomerInformation" => {
-            crate::decode(payload).map(AnyResponse::NotifyCustomerInformation)
+            crate::decode(payload).map(|m| AnyResponse::NotifyCustomerInformation(Box::new(m)))
         }
-        "NotifyDisplayMessages" => crate::decode(payload).map(AnyResponse::NotifyDisplayMessages),
-        "NotifyEVChargingNeeds" => crate::decode(payload).map(AnyResponse::NotifyEVChargingNeeds),
+        "NotifyDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyDisplayMessages(Box::new(m)))
+        }
+        "NotifyEVChargingNeeds" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyEVChargingNeeds(Box::new(m)))
+        }
         "NotifyEVChargingSchedule" => {
-            crate::decode(payload).map(AnyResponse::NotifyEVChargingSchedule)
+            crate::decode(payload).map(|m| AnyResponse::NotifyEVChargingSchedule(Box::new(m)))
         }
-        "NotifyEvent" => crate::decode(payload).map(AnyResponse::NotifyEvent),
-        "NotifyMonitoringReport" => crate::decode(payload).map(AnyResponse::NotifyMonitoringReport),
-        "NotifyReport" => crate::decode(payload).map(AnyResponse::NotifyReport),
-        "PublishFirmware" => crate::decode(payload).map(AnyResponse::PublishFirmware),
-        "PublishFirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::PublishFirmwareStatusNotification)
+        "NotifyEvent" => crate::decode(payload).map(|m| AnyResponse::NotifyEvent(Box::new(m))),
+        "NotifyMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyMonitoringReport(Box::new(m)))
         }
-        "ReportChargingProfiles" => crate::decode(payload).map(AnyResponse::ReportChargingProfiles),
+        "NotifyReport" => crate::decode(payload).map(|m| AnyResponse::NotifyReport(Box::new(m))),
+        "PublishFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::PublishFirmware(Box::new(m)))
+        }
+        "PublishFirmwareStatusNotification" => crate::decode(payload)
+            .map(|m| AnyResponse::PublishFirmwareStatusNotification(Box::new(m))),
+        "ReportChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyResponse::ReportChargingProfiles(Box::new(m)))
+        }
         "RequestStartTransaction" => {
-            crate::decode(payload).map(AnyResponse::RequestStartTransaction)
+            crate::decode(payload).map(|m| AnyResponse::RequestStartTransaction(Box::new(m)))
         }
-        "RequestStopTransaction" => crate::decode(payload).map(AnyResponse::RequestStopTransaction),
+        "RequestStopTransaction" => {
+            crate::decode(payload).map(|m| AnyResponse::RequestStopTransaction(Box::new(m)))
+        }
         "ReservationStatusUpdate" => {
-            crate::decode(payload).map(AnyResponse::ReservationStatusUpdate)
+            crate::decode(payload).map(|m| AnyResponse::ReservationStatusUpdate(Box::new(m)))
         }
-        "ReserveNow" => crate::decode(payload).map(AnyResponse::ReserveNow),
-        "Reset" => crate::decode(payload).map(AnyResponse::Reset),
+        "ReserveNow" => crate::decode(payload).map(|m| AnyResponse::ReserveNow(Box::new(m))),
+        "Reset" => crate::decode(payload).map(|m| AnyResponse::Reset(Box::new(m))),
         "SecurityEventNotification" => {
-            crate::decode(payload).map(AnyResponse::SecurityEventNotification)
+            crate::decode(payload).map(|m| AnyResponse::SecurityEventNotification(Box::new(m)))
         }
-        "SendLocalList" => crate::decode(payload).map(AnyResponse::SendLocalList),
-        "SetChargingProfile" => crate::decode(payload).map(AnyResponse::SetChargingProfile),
-        "SetDisplayMessage" => crate::decode(payload).map(AnyResponse::SetDisplayMessage),
-        "SetMonitoringBase" => crate::decode(payload).map(AnyResponse::SetMonitoringBase),
-        "SetMonitoringLevel" => crate::decode(payload).map(AnyResponse::SetMonitoringLevel),
-        "SetNetworkProfile" => crate::decode(payload).map(AnyResponse::SetNetworkProfile),
-        "SetVariableMonitoring" => crate::decode(payload).map(AnyResponse::SetVariableMonitoring),
-        "SetVariables" => crate::decode(payload).map(AnyResponse::SetVariables),
-        "SignCertificate" => crate::decode(payload).map(AnyResponse::SignCertificate),
-        "StatusNotification" => crate::decode(payload).map(AnyResponse::StatusNotification),
-        "TransactionEvent" => crate::decode(payload).map(AnyResponse::TransactionEvent),
-        "TriggerMessage" => crate::decode(payload).map(AnyResponse::TriggerMessage),
-        "UnlockConnector" => crate::decode(payload).map(AnyResponse::UnlockConnector),
-        "UnpublishFirmware" => crate::decode(payload).map(AnyResponse::UnpublishFirmware),
-        "UpdateFirmware" => crate::decode(payload).map(AnyResponse::UpdateFirmware),
+        "SendLocalList" => crate::decode(payload).map(|m| AnyResponse::SendLocalList(Box::new(m))),
+        "SetChargingProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::SetChargingProfile(Box::new(m)))
+        }
+        "SetDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::SetDisplayMessage(Box::new(m)))
+        }
+        "SetMonitoringBase" => {
+            crate::decode(payload).map(|m| AnyResponse::SetMonitoringBase(Box::new(m)))
+        }
+        "SetMonitoringLevel" => {
+            crate::decode(payload).map(|m| AnyResponse::SetMonitoringLevel(Box::new(m)))
+        }
+        "SetNetworkProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::SetNetworkProfile(Box::new(m)))
+        }
+        "SetVariableMonitoring" => {
+            crate::decode(payload).map(|m| AnyResponse::SetVariableMonitoring(Box::new(m)))
+        }
+        "SetVariables" => crate::decode(payload).map(|m| AnyResponse::SetVariables(Box::new(m))),
+        "SignCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::SignCertificate(Box::new(m)))
+        }
+        "StatusNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::StatusNotification(Box::new(m)))
+        }
+        "TransactionEvent" => {
+            crate::decode(payload).map(|m| AnyResponse::TransactionEvent(Box::new(m)))
+        }
+        "TriggerMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::TriggerMessage(Box::new(m)))
+        }
+        "UnlockConnector" => {
+            crate::decode(payload).map(|m| AnyResponse::UnlockConnector(Box::new(m)))
+        }
+        "UnpublishFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::UnpublishFirmware(Box::new(m)))
+        }
+        "UpdateFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::UpdateFirmware(Box::new(m)))
+        }
         _ => Err(DecodeError::unknown_action(action)),
     }
 }

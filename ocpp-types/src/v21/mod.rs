@@ -1039,193 +1039,195 @@ impl Action {
 }
 
 /// Any request (or SEND message) payload of OCPP 2.1; serialises as the bare payload.
+///
+/// Each payload is boxed: the enum stays one pointer wide however large
+/// the biggest message, so moving it through queues and events is cheap.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
 #[non_exhaustive]
 pub enum AnyRequest {
     /// `AFRRSignal`.
-    AFRRSignal(AFRRSignalRequest),
+    AFRRSignal(Box<AFRRSignalRequest>),
     /// `AdjustPeriodicEventStream`.
-    AdjustPeriodicEventStream(AdjustPeriodicEventStreamRequest),
+    AdjustPeriodicEventStream(Box<AdjustPeriodicEventStreamRequest>),
     /// `Authorize`.
-    Authorize(AuthorizeRequest),
+    Authorize(Box<AuthorizeRequest>),
     /// `BatterySwap`.
-    BatterySwap(BatterySwapRequest),
+    BatterySwap(Box<BatterySwapRequest>),
     /// `BootNotification`.
-    BootNotification(BootNotificationRequest),
+    BootNotification(Box<BootNotificationRequest>),
     /// `CancelReservation`.
-    CancelReservation(CancelReservationRequest),
+    CancelReservation(Box<CancelReservationRequest>),
     /// `CertificateSigned`.
-    CertificateSigned(CertificateSignedRequest),
+    CertificateSigned(Box<CertificateSignedRequest>),
     /// `ChangeAvailability`.
-    ChangeAvailability(ChangeAvailabilityRequest),
+    ChangeAvailability(Box<ChangeAvailabilityRequest>),
     /// `ChangeTransactionTariff`.
-    ChangeTransactionTariff(ChangeTransactionTariffRequest),
+    ChangeTransactionTariff(Box<ChangeTransactionTariffRequest>),
     /// `ClearCache`.
-    ClearCache(ClearCacheRequest),
+    ClearCache(Box<ClearCacheRequest>),
     /// `ClearChargingProfile`.
-    ClearChargingProfile(ClearChargingProfileRequest),
+    ClearChargingProfile(Box<ClearChargingProfileRequest>),
     /// `ClearDERControl`.
-    ClearDERControl(ClearDERControlRequest),
+    ClearDERControl(Box<ClearDERControlRequest>),
     /// `ClearDisplayMessage`.
-    ClearDisplayMessage(ClearDisplayMessageRequest),
+    ClearDisplayMessage(Box<ClearDisplayMessageRequest>),
     /// `ClearTariffs`.
-    ClearTariffs(ClearTariffsRequest),
+    ClearTariffs(Box<ClearTariffsRequest>),
     /// `ClearVariableMonitoring`.
-    ClearVariableMonitoring(ClearVariableMonitoringRequest),
+    ClearVariableMonitoring(Box<ClearVariableMonitoringRequest>),
     /// `ClearedChargingLimit`.
-    ClearedChargingLimit(ClearedChargingLimitRequest),
+    ClearedChargingLimit(Box<ClearedChargingLimitRequest>),
     /// `ClosePeriodicEventStream`.
-    ClosePeriodicEventStream(ClosePeriodicEventStreamRequest),
+    ClosePeriodicEventStream(Box<ClosePeriodicEventStreamRequest>),
     /// `CostUpdated`.
-    CostUpdated(CostUpdatedRequest),
+    CostUpdated(Box<CostUpdatedRequest>),
     /// `CustomerInformation`.
-    CustomerInformation(CustomerInformationRequest),
+    CustomerInformation(Box<CustomerInformationRequest>),
     /// `DataTransfer`.
-    DataTransfer(DataTransferRequest),
+    DataTransfer(Box<DataTransferRequest>),
     /// `DeleteCertificate`.
-    DeleteCertificate(DeleteCertificateRequest),
+    DeleteCertificate(Box<DeleteCertificateRequest>),
     /// `FirmwareStatusNotification`.
-    FirmwareStatusNotification(FirmwareStatusNotificationRequest),
+    FirmwareStatusNotification(Box<FirmwareStatusNotificationRequest>),
     /// `Get15118EVCertificate`.
-    Get15118EVCertificate(Get15118EVCertificateRequest),
+    Get15118EVCertificate(Box<Get15118EVCertificateRequest>),
     /// `GetBaseReport`.
-    GetBaseReport(GetBaseReportRequest),
+    GetBaseReport(Box<GetBaseReportRequest>),
     /// `GetCertificateChainStatus`.
-    GetCertificateChainStatus(GetCertificateChainStatusRequest),
+    GetCertificateChainStatus(Box<GetCertificateChainStatusRequest>),
     /// `GetCertificateStatus`.
-    GetCertificateStatus(GetCertificateStatusRequest),
+    GetCertificateStatus(Box<GetCertificateStatusRequest>),
     /// `GetChargingProfiles`.
-    GetChargingProfiles(GetChargingProfilesRequest),
+    GetChargingProfiles(Box<GetChargingProfilesRequest>),
     /// `GetCompositeSchedule`.
-    GetCompositeSchedule(GetCompositeScheduleRequest),
+    GetCompositeSchedule(Box<GetCompositeScheduleRequest>),
     /// `GetDERControl`.
-    GetDERControl(GetDERControlRequest),
+    GetDERControl(Box<GetDERControlRequest>),
     /// `GetDisplayMessages`.
-    GetDisplayMessages(GetDisplayMessagesRequest),
+    GetDisplayMessages(Box<GetDisplayMessagesRequest>),
     /// `GetInstalledCertificateIds`.
-    GetInstalledCertificateIds(GetInstalledCertificateIdsRequest),
+    GetInstalledCertificateIds(Box<GetInstalledCertificateIdsRequest>),
     /// `GetLocalListVersion`.
-    GetLocalListVersion(GetLocalListVersionRequest),
+    GetLocalListVersion(Box<GetLocalListVersionRequest>),
     /// `GetLog`.
-    GetLog(GetLogRequest),
+    GetLog(Box<GetLogRequest>),
     /// `GetMonitoringReport`.
-    GetMonitoringReport(GetMonitoringReportRequest),
+    GetMonitoringReport(Box<GetMonitoringReportRequest>),
     /// `GetPeriodicEventStream`.
-    GetPeriodicEventStream(GetPeriodicEventStreamRequest),
+    GetPeriodicEventStream(Box<GetPeriodicEventStreamRequest>),
     /// `GetReport`.
-    GetReport(GetReportRequest),
+    GetReport(Box<GetReportRequest>),
     /// `GetTariffs`.
-    GetTariffs(GetTariffsRequest),
+    GetTariffs(Box<GetTariffsRequest>),
     /// `GetTransactionStatus`.
-    GetTransactionStatus(GetTransactionStatusRequest),
+    GetTransactionStatus(Box<GetTransactionStatusRequest>),
     /// `GetVariables`.
-    GetVariables(GetVariablesRequest),
+    GetVariables(Box<GetVariablesRequest>),
     /// `Heartbeat`.
-    Heartbeat(HeartbeatRequest),
+    Heartbeat(Box<HeartbeatRequest>),
     /// `InstallCertificate`.
-    InstallCertificate(InstallCertificateRequest),
+    InstallCertificate(Box<InstallCertificateRequest>),
     /// `LogStatusNotification`.
-    LogStatusNotification(LogStatusNotificationRequest),
+    LogStatusNotification(Box<LogStatusNotificationRequest>),
     /// `MeterValues`.
-    MeterValues(MeterValuesRequest),
+    MeterValues(Box<MeterValuesRequest>),
     /// `NotifyAllowedEnergyTransfer`.
-    NotifyAllowedEnergyTransfer(NotifyAllowedEnergyTransferRequest),
+    NotifyAllowedEnergyTransfer(Box<NotifyAllowedEnergyTransferRequest>),
     /// `NotifyChargingLimit`.
-    NotifyChargingLimit(NotifyChargingLimitRequest),
+    NotifyChargingLimit(Box<NotifyChargingLimitRequest>),
     /// `NotifyCustomerInformation`.
-    NotifyCustomerInformation(NotifyCustomerInformationRequest),
+    NotifyCustomerInformation(Box<NotifyCustomerInformationRequest>),
     /// `NotifyDERAlarm`.
-    NotifyDERAlarm(NotifyDERAlarmRequest),
+    NotifyDERAlarm(Box<NotifyDERAlarmRequest>),
     /// `NotifyDERStartStop`.
-    NotifyDERStartStop(NotifyDERStartStopRequest),
+    NotifyDERStartStop(Box<NotifyDERStartStopRequest>),
     /// `NotifyDisplayMessages`.
-    NotifyDisplayMessages(NotifyDisplayMessagesRequest),
+    NotifyDisplayMessages(Box<NotifyDisplayMessagesRequest>),
     /// `NotifyEVChargingNeeds`.
-    NotifyEVChargingNeeds(NotifyEVChargingNeedsRequest),
+    NotifyEVChargingNeeds(Box<NotifyEVChargingNeedsRequest>),
     /// `NotifyEVChargingSchedule`.
-    NotifyEVChargingSchedule(NotifyEVChargingScheduleRequest),
+    NotifyEVChargingSchedule(Box<NotifyEVChargingScheduleRequest>),
     /// `NotifyEvent`.
-    NotifyEvent(NotifyEventRequest),
+    NotifyEvent(Box<NotifyEventRequest>),
     /// `NotifyMonitoringReport`.
-    NotifyMonitoringReport(NotifyMonitoringReportRequest),
+    NotifyMonitoringReport(Box<NotifyMonitoringReportRequest>),
     /// `NotifyPeriodicEventStream`.
-    NotifyPeriodicEventStream(NotifyPeriodicEventStream),
+    NotifyPeriodicEventStream(Box<NotifyPeriodicEventStream>),
     /// `NotifyPriorityCharging`.
-    NotifyPriorityCharging(NotifyPriorityChargingRequest),
+    NotifyPriorityCharging(Box<NotifyPriorityChargingRequest>),
     /// `NotifyReport`.
-    NotifyReport(NotifyReportRequest),
+    NotifyReport(Box<NotifyReportRequest>),
     /// `NotifySettlement`.
-    NotifySettlement(NotifySettlementRequest),
+    NotifySettlement(Box<NotifySettlementRequest>),
     /// `NotifyWebPaymentStarted`.
-    NotifyWebPaymentStarted(NotifyWebPaymentStartedRequest),
+    NotifyWebPaymentStarted(Box<NotifyWebPaymentStartedRequest>),
     /// `OpenPeriodicEventStream`.
-    OpenPeriodicEventStream(OpenPeriodicEventStreamRequest),
+    OpenPeriodicEventStream(Box<OpenPeriodicEventStreamRequest>),
     /// `PublishFirmware`.
-    PublishFirmware(PublishFirmwareRequest),
+    PublishFirmware(Box<PublishFirmwareRequest>),
     /// `PublishFirmwareStatusNotification`.
-    PublishFirmwareStatusNotification(PublishFirmwareStatusNotificationRequest),
+    PublishFirmwareStatusNotification(Box<PublishFirmwareStatusNotificationRequest>),
     /// `PullDynamicScheduleUpdate`.
-    PullDynamicScheduleUpdate(PullDynamicScheduleUpdateRequest),
+    PullDynamicScheduleUpdate(Box<PullDynamicScheduleUpdateRequest>),
     /// `ReportChargingProfiles`.
-    ReportChargingProfiles(ReportChargingProfilesRequest),
+    ReportChargingProfiles(Box<ReportChargingProfilesRequest>),
     /// `ReportDERControl`.
-    ReportDERControl(ReportDERControlRequest),
+    ReportDERControl(Box<ReportDERControlRequest>),
     /// `RequestBatterySwap`.
-    RequestBatterySwap(RequestBatterySwapRequest),
+    RequestBatterySwap(Box<RequestBatterySwapRequest>),
     /// `RequestStartTransaction`.
-    RequestStartTransaction(RequestStartTransactionRequest),
+    RequestStartTransaction(Box<RequestStartTransactionRequest>),
     /// `RequestStopTransaction`.
-    RequestStopTransaction(RequestStopTransactionRequest),
+    RequestStopTransaction(Box<RequestStopTransactionRequest>),
     /// `ReservationStatusUpdate`.
-    ReservationStatusUpdate(ReservationStatusUpdateRequest),
+    ReservationStatusUpdate(Box<ReservationStatusUpdateRequest>),
     /// `ReserveNow`.
-    ReserveNow(ReserveNowRequest),
+    ReserveNow(Box<ReserveNowRequest>),
     /// `Reset`.
-    Reset(ResetRequest),
+    Reset(Box<ResetRequest>),
     /// `SecurityEventNotification`.
-    SecurityEventNotification(SecurityEventNotificationRequest),
+    SecurityEventNotification(Box<SecurityEventNotificationRequest>),
     /// `SendLocalList`.
-    SendLocalList(SendLocalListRequest),
+    SendLocalList(Box<SendLocalListRequest>),
     /// `SetChargingProfile`.
-    SetChargingProfile(SetChargingProfileRequest),
+    SetChargingProfile(Box<SetChargingProfileRequest>),
     /// `SetDERControl`.
-    SetDERControl(SetDERControlRequest),
+    SetDERControl(Box<SetDERControlRequest>),
     /// `SetDefaultTariff`.
-    SetDefaultTariff(SetDefaultTariffRequest),
+    SetDefaultTariff(Box<SetDefaultTariffRequest>),
     /// `SetDisplayMessage`.
-    SetDisplayMessage(SetDisplayMessageRequest),
+    SetDisplayMessage(Box<SetDisplayMessageRequest>),
     /// `SetMonitoringBase`.
-    SetMonitoringBase(SetMonitoringBaseRequest),
+    SetMonitoringBase(Box<SetMonitoringBaseRequest>),
     /// `SetMonitoringLevel`.
-    SetMonitoringLevel(SetMonitoringLevelRequest),
+    SetMonitoringLevel(Box<SetMonitoringLevelRequest>),
     /// `SetNetworkProfile`.
-    SetNetworkProfile(SetNetworkProfileRequest),
+    SetNetworkProfile(Box<SetNetworkProfileRequest>),
     /// `SetVariableMonitoring`.
-    SetVariableMonitoring(SetVariableMonitoringRequest),
+    SetVariableMonitoring(Box<SetVariableMonitoringRequest>),
     /// `SetVariables`.
-    SetVariables(SetVariablesRequest),
+    SetVariables(Box<SetVariablesRequest>),
     /// `SignCertificate`.
-    SignCertificate(SignCertificateRequest),
+    SignCertificate(Box<SignCertificateRequest>),
     /// `StatusNotification`.
-    StatusNotification(StatusNotificationRequest),
+    StatusNotification(Box<StatusNotificationRequest>),
     /// `TransactionEvent`.
-    TransactionEvent(TransactionEventRequest),
+    TransactionEvent(Box<TransactionEventRequest>),
     /// `TriggerMessage`.
-    TriggerMessage(TriggerMessageRequest),
+    TriggerMessage(Box<TriggerMessageRequest>),
     /// `UnlockConnector`.
-    UnlockConnector(UnlockConnectorRequest),
+    UnlockConnector(Box<UnlockConnectorRequest>),
     /// `UnpublishFirmware`.
-    UnpublishFirmware(UnpublishFirmwareRequest),
+    UnpublishFirmware(Box<UnpublishFirmwareRequest>),
     /// `UpdateDynamicSchedule`.
-    UpdateDynamicSchedule(UpdateDynamicScheduleRequest),
+    UpdateDynamicSchedule(Box<UpdateDynamicScheduleRequest>),
     /// `UpdateFirmware`.
-    UpdateFirmware(UpdateFirmwareRequest),
+    UpdateFirmware(Box<UpdateFirmwareRequest>),
     /// `UsePriorityCharging`.
-    UsePriorityCharging(UsePriorityChargingRequest),
+    UsePriorityCharging(Box<UsePriorityChargingRequest>),
     /// `VatNumberValidation`.
-    VatNumberValidation(VatNumberValidationRequest),
+    VatNumberValidation(Box<VatNumberValidationRequest>),
 }
 
 impl AnyRequest {
@@ -1429,7 +1431,7 @@ impl Validate for AnyRequest {
 
 impl From<AFRRSignalRequest> for AnyRequest {
     fn from(m: AFRRSignalRequest) -> Self {
-        AnyRequest::AFRRSignal(m)
+        AnyRequest::AFRRSignal(Box::new(m))
     }
 }
 
@@ -1437,7 +1439,7 @@ impl TryFrom<AnyRequest> for AFRRSignalRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::AFRRSignal(m) => Ok(m),
+            AnyRequest::AFRRSignal(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1445,7 +1447,7 @@ impl TryFrom<AnyRequest> for AFRRSignalRequest {
 
 impl From<AdjustPeriodicEventStreamRequest> for AnyRequest {
     fn from(m: AdjustPeriodicEventStreamRequest) -> Self {
-        AnyRequest::AdjustPeriodicEventStream(m)
+        AnyRequest::AdjustPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -1453,7 +1455,7 @@ impl TryFrom<AnyRequest> for AdjustPeriodicEventStreamRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::AdjustPeriodicEventStream(m) => Ok(m),
+            AnyRequest::AdjustPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1461,7 +1463,7 @@ impl TryFrom<AnyRequest> for AdjustPeriodicEventStreamRequest {
 
 impl From<AuthorizeRequest> for AnyRequest {
     fn from(m: AuthorizeRequest) -> Self {
-        AnyRequest::Authorize(m)
+        AnyRequest::Authorize(Box::new(m))
     }
 }
 
@@ -1469,7 +1471,7 @@ impl TryFrom<AnyRequest> for AuthorizeRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Authorize(m) => Ok(m),
+            AnyRequest::Authorize(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1477,7 +1479,7 @@ impl TryFrom<AnyRequest> for AuthorizeRequest {
 
 impl From<BatterySwapRequest> for AnyRequest {
     fn from(m: BatterySwapRequest) -> Self {
-        AnyRequest::BatterySwap(m)
+        AnyRequest::BatterySwap(Box::new(m))
     }
 }
 
@@ -1485,7 +1487,7 @@ impl TryFrom<AnyRequest> for BatterySwapRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::BatterySwap(m) => Ok(m),
+            AnyRequest::BatterySwap(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1493,7 +1495,7 @@ impl TryFrom<AnyRequest> for BatterySwapRequest {
 
 impl From<BootNotificationRequest> for AnyRequest {
     fn from(m: BootNotificationRequest) -> Self {
-        AnyRequest::BootNotification(m)
+        AnyRequest::BootNotification(Box::new(m))
     }
 }
 
@@ -1501,7 +1503,7 @@ impl TryFrom<AnyRequest> for BootNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::BootNotification(m) => Ok(m),
+            AnyRequest::BootNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1509,7 +1511,7 @@ impl TryFrom<AnyRequest> for BootNotificationRequest {
 
 impl From<CancelReservationRequest> for AnyRequest {
     fn from(m: CancelReservationRequest) -> Self {
-        AnyRequest::CancelReservation(m)
+        AnyRequest::CancelReservation(Box::new(m))
     }
 }
 
@@ -1517,7 +1519,7 @@ impl TryFrom<AnyRequest> for CancelReservationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CancelReservation(m) => Ok(m),
+            AnyRequest::CancelReservation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1525,7 +1527,7 @@ impl TryFrom<AnyRequest> for CancelReservationRequest {
 
 impl From<CertificateSignedRequest> for AnyRequest {
     fn from(m: CertificateSignedRequest) -> Self {
-        AnyRequest::CertificateSigned(m)
+        AnyRequest::CertificateSigned(Box::new(m))
     }
 }
 
@@ -1533,7 +1535,7 @@ impl TryFrom<AnyRequest> for CertificateSignedRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CertificateSigned(m) => Ok(m),
+            AnyRequest::CertificateSigned(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1541,7 +1543,7 @@ impl TryFrom<AnyRequest> for CertificateSignedRequest {
 
 impl From<ChangeAvailabilityRequest> for AnyRequest {
     fn from(m: ChangeAvailabilityRequest) -> Self {
-        AnyRequest::ChangeAvailability(m)
+        AnyRequest::ChangeAvailability(Box::new(m))
     }
 }
 
@@ -1549,7 +1551,7 @@ impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ChangeAvailability(m) => Ok(m),
+            AnyRequest::ChangeAvailability(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1557,7 +1559,7 @@ impl TryFrom<AnyRequest> for ChangeAvailabilityRequest {
 
 impl From<ChangeTransactionTariffRequest> for AnyRequest {
     fn from(m: ChangeTransactionTariffRequest) -> Self {
-        AnyRequest::ChangeTransactionTariff(m)
+        AnyRequest::ChangeTransactionTariff(Box::new(m))
     }
 }
 
@@ -1565,7 +1567,7 @@ impl TryFrom<AnyRequest> for ChangeTransactionTariffRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ChangeTransactionTariff(m) => Ok(m),
+            AnyRequest::ChangeTransactionTariff(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1573,7 +1575,7 @@ impl TryFrom<AnyRequest> for ChangeTransactionTariffRequest {
 
 impl From<ClearCacheRequest> for AnyRequest {
     fn from(m: ClearCacheRequest) -> Self {
-        AnyRequest::ClearCache(m)
+        AnyRequest::ClearCache(Box::new(m))
     }
 }
 
@@ -1581,7 +1583,7 @@ impl TryFrom<AnyRequest> for ClearCacheRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearCache(m) => Ok(m),
+            AnyRequest::ClearCache(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1589,7 +1591,7 @@ impl TryFrom<AnyRequest> for ClearCacheRequest {
 
 impl From<ClearChargingProfileRequest> for AnyRequest {
     fn from(m: ClearChargingProfileRequest) -> Self {
-        AnyRequest::ClearChargingProfile(m)
+        AnyRequest::ClearChargingProfile(Box::new(m))
     }
 }
 
@@ -1597,7 +1599,7 @@ impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearChargingProfile(m) => Ok(m),
+            AnyRequest::ClearChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1605,7 +1607,7 @@ impl TryFrom<AnyRequest> for ClearChargingProfileRequest {
 
 impl From<ClearDERControlRequest> for AnyRequest {
     fn from(m: ClearDERControlRequest) -> Self {
-        AnyRequest::ClearDERControl(m)
+        AnyRequest::ClearDERControl(Box::new(m))
     }
 }
 
@@ -1613,7 +1615,7 @@ impl TryFrom<AnyRequest> for ClearDERControlRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearDERControl(m) => Ok(m),
+            AnyRequest::ClearDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1621,7 +1623,7 @@ impl TryFrom<AnyRequest> for ClearDERControlRequest {
 
 impl From<ClearDisplayMessageRequest> for AnyRequest {
     fn from(m: ClearDisplayMessageRequest) -> Self {
-        AnyRequest::ClearDisplayMessage(m)
+        AnyRequest::ClearDisplayMessage(Box::new(m))
     }
 }
 
@@ -1629,7 +1631,7 @@ impl TryFrom<AnyRequest> for ClearDisplayMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearDisplayMessage(m) => Ok(m),
+            AnyRequest::ClearDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1637,7 +1639,7 @@ impl TryFrom<AnyRequest> for ClearDisplayMessageRequest {
 
 impl From<ClearTariffsRequest> for AnyRequest {
     fn from(m: ClearTariffsRequest) -> Self {
-        AnyRequest::ClearTariffs(m)
+        AnyRequest::ClearTariffs(Box::new(m))
     }
 }
 
@@ -1645,7 +1647,7 @@ impl TryFrom<AnyRequest> for ClearTariffsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearTariffs(m) => Ok(m),
+            AnyRequest::ClearTariffs(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1653,7 +1655,7 @@ impl TryFrom<AnyRequest> for ClearTariffsRequest {
 
 impl From<ClearVariableMonitoringRequest> for AnyRequest {
     fn from(m: ClearVariableMonitoringRequest) -> Self {
-        AnyRequest::ClearVariableMonitoring(m)
+        AnyRequest::ClearVariableMonitoring(Box::new(m))
     }
 }
 
@@ -1661,7 +1663,7 @@ impl TryFrom<AnyRequest> for ClearVariableMonitoringRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearVariableMonitoring(m) => Ok(m),
+            AnyRequest::ClearVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1669,7 +1671,7 @@ impl TryFrom<AnyRequest> for ClearVariableMonitoringRequest {
 
 impl From<ClearedChargingLimitRequest> for AnyRequest {
     fn from(m: ClearedChargingLimitRequest) -> Self {
-        AnyRequest::ClearedChargingLimit(m)
+        AnyRequest::ClearedChargingLimit(Box::new(m))
     }
 }
 
@@ -1677,7 +1679,7 @@ impl TryFrom<AnyRequest> for ClearedChargingLimitRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClearedChargingLimit(m) => Ok(m),
+            AnyRequest::ClearedChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1685,7 +1687,7 @@ impl TryFrom<AnyRequest> for ClearedChargingLimitRequest {
 
 impl From<ClosePeriodicEventStreamRequest> for AnyRequest {
     fn from(m: ClosePeriodicEventStreamRequest) -> Self {
-        AnyRequest::ClosePeriodicEventStream(m)
+        AnyRequest::ClosePeriodicEventStream(Box::new(m))
     }
 }
 
@@ -1693,7 +1695,7 @@ impl TryFrom<AnyRequest> for ClosePeriodicEventStreamRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ClosePeriodicEventStream(m) => Ok(m),
+            AnyRequest::ClosePeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1701,7 +1703,7 @@ impl TryFrom<AnyRequest> for ClosePeriodicEventStreamRequest {
 
 impl From<CostUpdatedRequest> for AnyRequest {
     fn from(m: CostUpdatedRequest) -> Self {
-        AnyRequest::CostUpdated(m)
+        AnyRequest::CostUpdated(Box::new(m))
     }
 }
 
@@ -1709,7 +1711,7 @@ impl TryFrom<AnyRequest> for CostUpdatedRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CostUpdated(m) => Ok(m),
+            AnyRequest::CostUpdated(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1717,7 +1719,7 @@ impl TryFrom<AnyRequest> for CostUpdatedRequest {
 
 impl From<CustomerInformationRequest> for AnyRequest {
     fn from(m: CustomerInformationRequest) -> Self {
-        AnyRequest::CustomerInformation(m)
+        AnyRequest::CustomerInformation(Box::new(m))
     }
 }
 
@@ -1725,7 +1727,7 @@ impl TryFrom<AnyRequest> for CustomerInformationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::CustomerInformation(m) => Ok(m),
+            AnyRequest::CustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1733,7 +1735,7 @@ impl TryFrom<AnyRequest> for CustomerInformationRequest {
 
 impl From<DataTransferRequest> for AnyRequest {
     fn from(m: DataTransferRequest) -> Self {
-        AnyRequest::DataTransfer(m)
+        AnyRequest::DataTransfer(Box::new(m))
     }
 }
 
@@ -1741,7 +1743,7 @@ impl TryFrom<AnyRequest> for DataTransferRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DataTransfer(m) => Ok(m),
+            AnyRequest::DataTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1749,7 +1751,7 @@ impl TryFrom<AnyRequest> for DataTransferRequest {
 
 impl From<DeleteCertificateRequest> for AnyRequest {
     fn from(m: DeleteCertificateRequest) -> Self {
-        AnyRequest::DeleteCertificate(m)
+        AnyRequest::DeleteCertificate(Box::new(m))
     }
 }
 
@@ -1757,7 +1759,7 @@ impl TryFrom<AnyRequest> for DeleteCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::DeleteCertificate(m) => Ok(m),
+            AnyRequest::DeleteCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1765,7 +1767,7 @@ impl TryFrom<AnyRequest> for DeleteCertificateRequest {
 
 impl From<FirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: FirmwareStatusNotificationRequest) -> Self {
-        AnyRequest::FirmwareStatusNotification(m)
+        AnyRequest::FirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -1773,7 +1775,7 @@ impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::FirmwareStatusNotification(m) => Ok(m),
+            AnyRequest::FirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1781,7 +1783,7 @@ impl TryFrom<AnyRequest> for FirmwareStatusNotificationRequest {
 
 impl From<Get15118EVCertificateRequest> for AnyRequest {
     fn from(m: Get15118EVCertificateRequest) -> Self {
-        AnyRequest::Get15118EVCertificate(m)
+        AnyRequest::Get15118EVCertificate(Box::new(m))
     }
 }
 
@@ -1789,7 +1791,7 @@ impl TryFrom<AnyRequest> for Get15118EVCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Get15118EVCertificate(m) => Ok(m),
+            AnyRequest::Get15118EVCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1797,7 +1799,7 @@ impl TryFrom<AnyRequest> for Get15118EVCertificateRequest {
 
 impl From<GetBaseReportRequest> for AnyRequest {
     fn from(m: GetBaseReportRequest) -> Self {
-        AnyRequest::GetBaseReport(m)
+        AnyRequest::GetBaseReport(Box::new(m))
     }
 }
 
@@ -1805,7 +1807,7 @@ impl TryFrom<AnyRequest> for GetBaseReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetBaseReport(m) => Ok(m),
+            AnyRequest::GetBaseReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1813,7 +1815,7 @@ impl TryFrom<AnyRequest> for GetBaseReportRequest {
 
 impl From<GetCertificateChainStatusRequest> for AnyRequest {
     fn from(m: GetCertificateChainStatusRequest) -> Self {
-        AnyRequest::GetCertificateChainStatus(m)
+        AnyRequest::GetCertificateChainStatus(Box::new(m))
     }
 }
 
@@ -1821,7 +1823,7 @@ impl TryFrom<AnyRequest> for GetCertificateChainStatusRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetCertificateChainStatus(m) => Ok(m),
+            AnyRequest::GetCertificateChainStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1829,7 +1831,7 @@ impl TryFrom<AnyRequest> for GetCertificateChainStatusRequest {
 
 impl From<GetCertificateStatusRequest> for AnyRequest {
     fn from(m: GetCertificateStatusRequest) -> Self {
-        AnyRequest::GetCertificateStatus(m)
+        AnyRequest::GetCertificateStatus(Box::new(m))
     }
 }
 
@@ -1837,7 +1839,7 @@ impl TryFrom<AnyRequest> for GetCertificateStatusRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetCertificateStatus(m) => Ok(m),
+            AnyRequest::GetCertificateStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1845,7 +1847,7 @@ impl TryFrom<AnyRequest> for GetCertificateStatusRequest {
 
 impl From<GetChargingProfilesRequest> for AnyRequest {
     fn from(m: GetChargingProfilesRequest) -> Self {
-        AnyRequest::GetChargingProfiles(m)
+        AnyRequest::GetChargingProfiles(Box::new(m))
     }
 }
 
@@ -1853,7 +1855,7 @@ impl TryFrom<AnyRequest> for GetChargingProfilesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetChargingProfiles(m) => Ok(m),
+            AnyRequest::GetChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1861,7 +1863,7 @@ impl TryFrom<AnyRequest> for GetChargingProfilesRequest {
 
 impl From<GetCompositeScheduleRequest> for AnyRequest {
     fn from(m: GetCompositeScheduleRequest) -> Self {
-        AnyRequest::GetCompositeSchedule(m)
+        AnyRequest::GetCompositeSchedule(Box::new(m))
     }
 }
 
@@ -1869,7 +1871,7 @@ impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetCompositeSchedule(m) => Ok(m),
+            AnyRequest::GetCompositeSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1877,7 +1879,7 @@ impl TryFrom<AnyRequest> for GetCompositeScheduleRequest {
 
 impl From<GetDERControlRequest> for AnyRequest {
     fn from(m: GetDERControlRequest) -> Self {
-        AnyRequest::GetDERControl(m)
+        AnyRequest::GetDERControl(Box::new(m))
     }
 }
 
@@ -1885,7 +1887,7 @@ impl TryFrom<AnyRequest> for GetDERControlRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetDERControl(m) => Ok(m),
+            AnyRequest::GetDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1893,7 +1895,7 @@ impl TryFrom<AnyRequest> for GetDERControlRequest {
 
 impl From<GetDisplayMessagesRequest> for AnyRequest {
     fn from(m: GetDisplayMessagesRequest) -> Self {
-        AnyRequest::GetDisplayMessages(m)
+        AnyRequest::GetDisplayMessages(Box::new(m))
     }
 }
 
@@ -1901,7 +1903,7 @@ impl TryFrom<AnyRequest> for GetDisplayMessagesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetDisplayMessages(m) => Ok(m),
+            AnyRequest::GetDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1909,7 +1911,7 @@ impl TryFrom<AnyRequest> for GetDisplayMessagesRequest {
 
 impl From<GetInstalledCertificateIdsRequest> for AnyRequest {
     fn from(m: GetInstalledCertificateIdsRequest) -> Self {
-        AnyRequest::GetInstalledCertificateIds(m)
+        AnyRequest::GetInstalledCertificateIds(Box::new(m))
     }
 }
 
@@ -1917,7 +1919,7 @@ impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetInstalledCertificateIds(m) => Ok(m),
+            AnyRequest::GetInstalledCertificateIds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1925,7 +1927,7 @@ impl TryFrom<AnyRequest> for GetInstalledCertificateIdsRequest {
 
 impl From<GetLocalListVersionRequest> for AnyRequest {
     fn from(m: GetLocalListVersionRequest) -> Self {
-        AnyRequest::GetLocalListVersion(m)
+        AnyRequest::GetLocalListVersion(Box::new(m))
     }
 }
 
@@ -1933,7 +1935,7 @@ impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetLocalListVersion(m) => Ok(m),
+            AnyRequest::GetLocalListVersion(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1941,7 +1943,7 @@ impl TryFrom<AnyRequest> for GetLocalListVersionRequest {
 
 impl From<GetLogRequest> for AnyRequest {
     fn from(m: GetLogRequest) -> Self {
-        AnyRequest::GetLog(m)
+        AnyRequest::GetLog(Box::new(m))
     }
 }
 
@@ -1949,7 +1951,7 @@ impl TryFrom<AnyRequest> for GetLogRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetLog(m) => Ok(m),
+            AnyRequest::GetLog(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1957,7 +1959,7 @@ impl TryFrom<AnyRequest> for GetLogRequest {
 
 impl From<GetMonitoringReportRequest> for AnyRequest {
     fn from(m: GetMonitoringReportRequest) -> Self {
-        AnyRequest::GetMonitoringReport(m)
+        AnyRequest::GetMonitoringReport(Box::new(m))
     }
 }
 
@@ -1965,7 +1967,7 @@ impl TryFrom<AnyRequest> for GetMonitoringReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetMonitoringReport(m) => Ok(m),
+            AnyRequest::GetMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1973,7 +1975,7 @@ impl TryFrom<AnyRequest> for GetMonitoringReportRequest {
 
 impl From<GetPeriodicEventStreamRequest> for AnyRequest {
     fn from(m: GetPeriodicEventStreamRequest) -> Self {
-        AnyRequest::GetPeriodicEventStream(m)
+        AnyRequest::GetPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -1981,7 +1983,7 @@ impl TryFrom<AnyRequest> for GetPeriodicEventStreamRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetPeriodicEventStream(m) => Ok(m),
+            AnyRequest::GetPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -1989,7 +1991,7 @@ impl TryFrom<AnyRequest> for GetPeriodicEventStreamRequest {
 
 impl From<GetReportRequest> for AnyRequest {
     fn from(m: GetReportRequest) -> Self {
-        AnyRequest::GetReport(m)
+        AnyRequest::GetReport(Box::new(m))
     }
 }
 
@@ -1997,7 +1999,7 @@ impl TryFrom<AnyRequest> for GetReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetReport(m) => Ok(m),
+            AnyRequest::GetReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2005,7 +2007,7 @@ impl TryFrom<AnyRequest> for GetReportRequest {
 
 impl From<GetTariffsRequest> for AnyRequest {
     fn from(m: GetTariffsRequest) -> Self {
-        AnyRequest::GetTariffs(m)
+        AnyRequest::GetTariffs(Box::new(m))
     }
 }
 
@@ -2013,7 +2015,7 @@ impl TryFrom<AnyRequest> for GetTariffsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetTariffs(m) => Ok(m),
+            AnyRequest::GetTariffs(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2021,7 +2023,7 @@ impl TryFrom<AnyRequest> for GetTariffsRequest {
 
 impl From<GetTransactionStatusRequest> for AnyRequest {
     fn from(m: GetTransactionStatusRequest) -> Self {
-        AnyRequest::GetTransactionStatus(m)
+        AnyRequest::GetTransactionStatus(Box::new(m))
     }
 }
 
@@ -2029,7 +2031,7 @@ impl TryFrom<AnyRequest> for GetTransactionStatusRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetTransactionStatus(m) => Ok(m),
+            AnyRequest::GetTransactionStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2037,7 +2039,7 @@ impl TryFrom<AnyRequest> for GetTransactionStatusRequest {
 
 impl From<GetVariablesRequest> for AnyRequest {
     fn from(m: GetVariablesRequest) -> Self {
-        AnyRequest::GetVariables(m)
+        AnyRequest::GetVariables(Box::new(m))
     }
 }
 
@@ -2045,7 +2047,7 @@ impl TryFrom<AnyRequest> for GetVariablesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::GetVariables(m) => Ok(m),
+            AnyRequest::GetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2053,7 +2055,7 @@ impl TryFrom<AnyRequest> for GetVariablesRequest {
 
 impl From<HeartbeatRequest> for AnyRequest {
     fn from(m: HeartbeatRequest) -> Self {
-        AnyRequest::Heartbeat(m)
+        AnyRequest::Heartbeat(Box::new(m))
     }
 }
 
@@ -2061,7 +2063,7 @@ impl TryFrom<AnyRequest> for HeartbeatRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Heartbeat(m) => Ok(m),
+            AnyRequest::Heartbeat(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2069,7 +2071,7 @@ impl TryFrom<AnyRequest> for HeartbeatRequest {
 
 impl From<InstallCertificateRequest> for AnyRequest {
     fn from(m: InstallCertificateRequest) -> Self {
-        AnyRequest::InstallCertificate(m)
+        AnyRequest::InstallCertificate(Box::new(m))
     }
 }
 
@@ -2077,7 +2079,7 @@ impl TryFrom<AnyRequest> for InstallCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::InstallCertificate(m) => Ok(m),
+            AnyRequest::InstallCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2085,7 +2087,7 @@ impl TryFrom<AnyRequest> for InstallCertificateRequest {
 
 impl From<LogStatusNotificationRequest> for AnyRequest {
     fn from(m: LogStatusNotificationRequest) -> Self {
-        AnyRequest::LogStatusNotification(m)
+        AnyRequest::LogStatusNotification(Box::new(m))
     }
 }
 
@@ -2093,7 +2095,7 @@ impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::LogStatusNotification(m) => Ok(m),
+            AnyRequest::LogStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2101,7 +2103,7 @@ impl TryFrom<AnyRequest> for LogStatusNotificationRequest {
 
 impl From<MeterValuesRequest> for AnyRequest {
     fn from(m: MeterValuesRequest) -> Self {
-        AnyRequest::MeterValues(m)
+        AnyRequest::MeterValues(Box::new(m))
     }
 }
 
@@ -2109,7 +2111,7 @@ impl TryFrom<AnyRequest> for MeterValuesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::MeterValues(m) => Ok(m),
+            AnyRequest::MeterValues(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2117,7 +2119,7 @@ impl TryFrom<AnyRequest> for MeterValuesRequest {
 
 impl From<NotifyAllowedEnergyTransferRequest> for AnyRequest {
     fn from(m: NotifyAllowedEnergyTransferRequest) -> Self {
-        AnyRequest::NotifyAllowedEnergyTransfer(m)
+        AnyRequest::NotifyAllowedEnergyTransfer(Box::new(m))
     }
 }
 
@@ -2125,7 +2127,7 @@ impl TryFrom<AnyRequest> for NotifyAllowedEnergyTransferRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyAllowedEnergyTransfer(m) => Ok(m),
+            AnyRequest::NotifyAllowedEnergyTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2133,7 +2135,7 @@ impl TryFrom<AnyRequest> for NotifyAllowedEnergyTransferRequest {
 
 impl From<NotifyChargingLimitRequest> for AnyRequest {
     fn from(m: NotifyChargingLimitRequest) -> Self {
-        AnyRequest::NotifyChargingLimit(m)
+        AnyRequest::NotifyChargingLimit(Box::new(m))
     }
 }
 
@@ -2141,7 +2143,7 @@ impl TryFrom<AnyRequest> for NotifyChargingLimitRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyChargingLimit(m) => Ok(m),
+            AnyRequest::NotifyChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2149,7 +2151,7 @@ impl TryFrom<AnyRequest> for NotifyChargingLimitRequest {
 
 impl From<NotifyCustomerInformationRequest> for AnyRequest {
     fn from(m: NotifyCustomerInformationRequest) -> Self {
-        AnyRequest::NotifyCustomerInformation(m)
+        AnyRequest::NotifyCustomerInformation(Box::new(m))
     }
 }
 
@@ -2157,7 +2159,7 @@ impl TryFrom<AnyRequest> for NotifyCustomerInformationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyCustomerInformation(m) => Ok(m),
+            AnyRequest::NotifyCustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2165,7 +2167,7 @@ impl TryFrom<AnyRequest> for NotifyCustomerInformationRequest {
 
 impl From<NotifyDERAlarmRequest> for AnyRequest {
     fn from(m: NotifyDERAlarmRequest) -> Self {
-        AnyRequest::NotifyDERAlarm(m)
+        AnyRequest::NotifyDERAlarm(Box::new(m))
     }
 }
 
@@ -2173,7 +2175,7 @@ impl TryFrom<AnyRequest> for NotifyDERAlarmRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyDERAlarm(m) => Ok(m),
+            AnyRequest::NotifyDERAlarm(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2181,7 +2183,7 @@ impl TryFrom<AnyRequest> for NotifyDERAlarmRequest {
 
 impl From<NotifyDERStartStopRequest> for AnyRequest {
     fn from(m: NotifyDERStartStopRequest) -> Self {
-        AnyRequest::NotifyDERStartStop(m)
+        AnyRequest::NotifyDERStartStop(Box::new(m))
     }
 }
 
@@ -2189,7 +2191,7 @@ impl TryFrom<AnyRequest> for NotifyDERStartStopRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyDERStartStop(m) => Ok(m),
+            AnyRequest::NotifyDERStartStop(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2197,7 +2199,7 @@ impl TryFrom<AnyRequest> for NotifyDERStartStopRequest {
 
 impl From<NotifyDisplayMessagesRequest> for AnyRequest {
     fn from(m: NotifyDisplayMessagesRequest) -> Self {
-        AnyRequest::NotifyDisplayMessages(m)
+        AnyRequest::NotifyDisplayMessages(Box::new(m))
     }
 }
 
@@ -2205,7 +2207,7 @@ impl TryFrom<AnyRequest> for NotifyDisplayMessagesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyDisplayMessages(m) => Ok(m),
+            AnyRequest::NotifyDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2213,7 +2215,7 @@ impl TryFrom<AnyRequest> for NotifyDisplayMessagesRequest {
 
 impl From<NotifyEVChargingNeedsRequest> for AnyRequest {
     fn from(m: NotifyEVChargingNeedsRequest) -> Self {
-        AnyRequest::NotifyEVChargingNeeds(m)
+        AnyRequest::NotifyEVChargingNeeds(Box::new(m))
     }
 }
 
@@ -2221,7 +2223,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingNeedsRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyEVChargingNeeds(m) => Ok(m),
+            AnyRequest::NotifyEVChargingNeeds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2229,7 +2231,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingNeedsRequest {
 
 impl From<NotifyEVChargingScheduleRequest> for AnyRequest {
     fn from(m: NotifyEVChargingScheduleRequest) -> Self {
-        AnyRequest::NotifyEVChargingSchedule(m)
+        AnyRequest::NotifyEVChargingSchedule(Box::new(m))
     }
 }
 
@@ -2237,7 +2239,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingScheduleRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyEVChargingSchedule(m) => Ok(m),
+            AnyRequest::NotifyEVChargingSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2245,7 +2247,7 @@ impl TryFrom<AnyRequest> for NotifyEVChargingScheduleRequest {
 
 impl From<NotifyEventRequest> for AnyRequest {
     fn from(m: NotifyEventRequest) -> Self {
-        AnyRequest::NotifyEvent(m)
+        AnyRequest::NotifyEvent(Box::new(m))
     }
 }
 
@@ -2253,7 +2255,7 @@ impl TryFrom<AnyRequest> for NotifyEventRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyEvent(m) => Ok(m),
+            AnyRequest::NotifyEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2261,7 +2263,7 @@ impl TryFrom<AnyRequest> for NotifyEventRequest {
 
 impl From<NotifyMonitoringReportRequest> for AnyRequest {
     fn from(m: NotifyMonitoringReportRequest) -> Self {
-        AnyRequest::NotifyMonitoringReport(m)
+        AnyRequest::NotifyMonitoringReport(Box::new(m))
     }
 }
 
@@ -2269,7 +2271,7 @@ impl TryFrom<AnyRequest> for NotifyMonitoringReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyMonitoringReport(m) => Ok(m),
+            AnyRequest::NotifyMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2277,7 +2279,7 @@ impl TryFrom<AnyRequest> for NotifyMonitoringReportRequest {
 
 impl From<NotifyPeriodicEventStream> for AnyRequest {
     fn from(m: NotifyPeriodicEventStream) -> Self {
-        AnyRequest::NotifyPeriodicEventStream(m)
+        AnyRequest::NotifyPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -2285,7 +2287,7 @@ impl TryFrom<AnyRequest> for NotifyPeriodicEventStream {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyPeriodicEventStream(m) => Ok(m),
+            AnyRequest::NotifyPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2293,7 +2295,7 @@ impl TryFrom<AnyRequest> for NotifyPeriodicEventStream {
 
 impl From<NotifyPriorityChargingRequest> for AnyRequest {
     fn from(m: NotifyPriorityChargingRequest) -> Self {
-        AnyRequest::NotifyPriorityCharging(m)
+        AnyRequest::NotifyPriorityCharging(Box::new(m))
     }
 }
 
@@ -2301,7 +2303,7 @@ impl TryFrom<AnyRequest> for NotifyPriorityChargingRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyPriorityCharging(m) => Ok(m),
+            AnyRequest::NotifyPriorityCharging(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2309,7 +2311,7 @@ impl TryFrom<AnyRequest> for NotifyPriorityChargingRequest {
 
 impl From<NotifyReportRequest> for AnyRequest {
     fn from(m: NotifyReportRequest) -> Self {
-        AnyRequest::NotifyReport(m)
+        AnyRequest::NotifyReport(Box::new(m))
     }
 }
 
@@ -2317,7 +2319,7 @@ impl TryFrom<AnyRequest> for NotifyReportRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyReport(m) => Ok(m),
+            AnyRequest::NotifyReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2325,7 +2327,7 @@ impl TryFrom<AnyRequest> for NotifyReportRequest {
 
 impl From<NotifySettlementRequest> for AnyRequest {
     fn from(m: NotifySettlementRequest) -> Self {
-        AnyRequest::NotifySettlement(m)
+        AnyRequest::NotifySettlement(Box::new(m))
     }
 }
 
@@ -2333,7 +2335,7 @@ impl TryFrom<AnyRequest> for NotifySettlementRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifySettlement(m) => Ok(m),
+            AnyRequest::NotifySettlement(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2341,7 +2343,7 @@ impl TryFrom<AnyRequest> for NotifySettlementRequest {
 
 impl From<NotifyWebPaymentStartedRequest> for AnyRequest {
     fn from(m: NotifyWebPaymentStartedRequest) -> Self {
-        AnyRequest::NotifyWebPaymentStarted(m)
+        AnyRequest::NotifyWebPaymentStarted(Box::new(m))
     }
 }
 
@@ -2349,7 +2351,7 @@ impl TryFrom<AnyRequest> for NotifyWebPaymentStartedRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::NotifyWebPaymentStarted(m) => Ok(m),
+            AnyRequest::NotifyWebPaymentStarted(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2357,7 +2359,7 @@ impl TryFrom<AnyRequest> for NotifyWebPaymentStartedRequest {
 
 impl From<OpenPeriodicEventStreamRequest> for AnyRequest {
     fn from(m: OpenPeriodicEventStreamRequest) -> Self {
-        AnyRequest::OpenPeriodicEventStream(m)
+        AnyRequest::OpenPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -2365,7 +2367,7 @@ impl TryFrom<AnyRequest> for OpenPeriodicEventStreamRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::OpenPeriodicEventStream(m) => Ok(m),
+            AnyRequest::OpenPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2373,7 +2375,7 @@ impl TryFrom<AnyRequest> for OpenPeriodicEventStreamRequest {
 
 impl From<PublishFirmwareRequest> for AnyRequest {
     fn from(m: PublishFirmwareRequest) -> Self {
-        AnyRequest::PublishFirmware(m)
+        AnyRequest::PublishFirmware(Box::new(m))
     }
 }
 
@@ -2381,7 +2383,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::PublishFirmware(m) => Ok(m),
+            AnyRequest::PublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2389,7 +2391,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareRequest {
 
 impl From<PublishFirmwareStatusNotificationRequest> for AnyRequest {
     fn from(m: PublishFirmwareStatusNotificationRequest) -> Self {
-        AnyRequest::PublishFirmwareStatusNotification(m)
+        AnyRequest::PublishFirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -2397,7 +2399,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareStatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::PublishFirmwareStatusNotification(m) => Ok(m),
+            AnyRequest::PublishFirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2405,7 +2407,7 @@ impl TryFrom<AnyRequest> for PublishFirmwareStatusNotificationRequest {
 
 impl From<PullDynamicScheduleUpdateRequest> for AnyRequest {
     fn from(m: PullDynamicScheduleUpdateRequest) -> Self {
-        AnyRequest::PullDynamicScheduleUpdate(m)
+        AnyRequest::PullDynamicScheduleUpdate(Box::new(m))
     }
 }
 
@@ -2413,7 +2415,7 @@ impl TryFrom<AnyRequest> for PullDynamicScheduleUpdateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::PullDynamicScheduleUpdate(m) => Ok(m),
+            AnyRequest::PullDynamicScheduleUpdate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2421,7 +2423,7 @@ impl TryFrom<AnyRequest> for PullDynamicScheduleUpdateRequest {
 
 impl From<ReportChargingProfilesRequest> for AnyRequest {
     fn from(m: ReportChargingProfilesRequest) -> Self {
-        AnyRequest::ReportChargingProfiles(m)
+        AnyRequest::ReportChargingProfiles(Box::new(m))
     }
 }
 
@@ -2429,7 +2431,7 @@ impl TryFrom<AnyRequest> for ReportChargingProfilesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReportChargingProfiles(m) => Ok(m),
+            AnyRequest::ReportChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2437,7 +2439,7 @@ impl TryFrom<AnyRequest> for ReportChargingProfilesRequest {
 
 impl From<ReportDERControlRequest> for AnyRequest {
     fn from(m: ReportDERControlRequest) -> Self {
-        AnyRequest::ReportDERControl(m)
+        AnyRequest::ReportDERControl(Box::new(m))
     }
 }
 
@@ -2445,7 +2447,7 @@ impl TryFrom<AnyRequest> for ReportDERControlRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReportDERControl(m) => Ok(m),
+            AnyRequest::ReportDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2453,7 +2455,7 @@ impl TryFrom<AnyRequest> for ReportDERControlRequest {
 
 impl From<RequestBatterySwapRequest> for AnyRequest {
     fn from(m: RequestBatterySwapRequest) -> Self {
-        AnyRequest::RequestBatterySwap(m)
+        AnyRequest::RequestBatterySwap(Box::new(m))
     }
 }
 
@@ -2461,7 +2463,7 @@ impl TryFrom<AnyRequest> for RequestBatterySwapRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RequestBatterySwap(m) => Ok(m),
+            AnyRequest::RequestBatterySwap(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2469,7 +2471,7 @@ impl TryFrom<AnyRequest> for RequestBatterySwapRequest {
 
 impl From<RequestStartTransactionRequest> for AnyRequest {
     fn from(m: RequestStartTransactionRequest) -> Self {
-        AnyRequest::RequestStartTransaction(m)
+        AnyRequest::RequestStartTransaction(Box::new(m))
     }
 }
 
@@ -2477,7 +2479,7 @@ impl TryFrom<AnyRequest> for RequestStartTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RequestStartTransaction(m) => Ok(m),
+            AnyRequest::RequestStartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2485,7 +2487,7 @@ impl TryFrom<AnyRequest> for RequestStartTransactionRequest {
 
 impl From<RequestStopTransactionRequest> for AnyRequest {
     fn from(m: RequestStopTransactionRequest) -> Self {
-        AnyRequest::RequestStopTransaction(m)
+        AnyRequest::RequestStopTransaction(Box::new(m))
     }
 }
 
@@ -2493,7 +2495,7 @@ impl TryFrom<AnyRequest> for RequestStopTransactionRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::RequestStopTransaction(m) => Ok(m),
+            AnyRequest::RequestStopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2501,7 +2503,7 @@ impl TryFrom<AnyRequest> for RequestStopTransactionRequest {
 
 impl From<ReservationStatusUpdateRequest> for AnyRequest {
     fn from(m: ReservationStatusUpdateRequest) -> Self {
-        AnyRequest::ReservationStatusUpdate(m)
+        AnyRequest::ReservationStatusUpdate(Box::new(m))
     }
 }
 
@@ -2509,7 +2511,7 @@ impl TryFrom<AnyRequest> for ReservationStatusUpdateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReservationStatusUpdate(m) => Ok(m),
+            AnyRequest::ReservationStatusUpdate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2517,7 +2519,7 @@ impl TryFrom<AnyRequest> for ReservationStatusUpdateRequest {
 
 impl From<ReserveNowRequest> for AnyRequest {
     fn from(m: ReserveNowRequest) -> Self {
-        AnyRequest::ReserveNow(m)
+        AnyRequest::ReserveNow(Box::new(m))
     }
 }
 
@@ -2525,7 +2527,7 @@ impl TryFrom<AnyRequest> for ReserveNowRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::ReserveNow(m) => Ok(m),
+            AnyRequest::ReserveNow(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2533,7 +2535,7 @@ impl TryFrom<AnyRequest> for ReserveNowRequest {
 
 impl From<ResetRequest> for AnyRequest {
     fn from(m: ResetRequest) -> Self {
-        AnyRequest::Reset(m)
+        AnyRequest::Reset(Box::new(m))
     }
 }
 
@@ -2541,7 +2543,7 @@ impl TryFrom<AnyRequest> for ResetRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::Reset(m) => Ok(m),
+            AnyRequest::Reset(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2549,7 +2551,7 @@ impl TryFrom<AnyRequest> for ResetRequest {
 
 impl From<SecurityEventNotificationRequest> for AnyRequest {
     fn from(m: SecurityEventNotificationRequest) -> Self {
-        AnyRequest::SecurityEventNotification(m)
+        AnyRequest::SecurityEventNotification(Box::new(m))
     }
 }
 
@@ -2557,7 +2559,7 @@ impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SecurityEventNotification(m) => Ok(m),
+            AnyRequest::SecurityEventNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2565,7 +2567,7 @@ impl TryFrom<AnyRequest> for SecurityEventNotificationRequest {
 
 impl From<SendLocalListRequest> for AnyRequest {
     fn from(m: SendLocalListRequest) -> Self {
-        AnyRequest::SendLocalList(m)
+        AnyRequest::SendLocalList(Box::new(m))
     }
 }
 
@@ -2573,7 +2575,7 @@ impl TryFrom<AnyRequest> for SendLocalListRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SendLocalList(m) => Ok(m),
+            AnyRequest::SendLocalList(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2581,7 +2583,7 @@ impl TryFrom<AnyRequest> for SendLocalListRequest {
 
 impl From<SetChargingProfileRequest> for AnyRequest {
     fn from(m: SetChargingProfileRequest) -> Self {
-        AnyRequest::SetChargingProfile(m)
+        AnyRequest::SetChargingProfile(Box::new(m))
     }
 }
 
@@ -2589,7 +2591,7 @@ impl TryFrom<AnyRequest> for SetChargingProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetChargingProfile(m) => Ok(m),
+            AnyRequest::SetChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2597,7 +2599,7 @@ impl TryFrom<AnyRequest> for SetChargingProfileRequest {
 
 impl From<SetDERControlRequest> for AnyRequest {
     fn from(m: SetDERControlRequest) -> Self {
-        AnyRequest::SetDERControl(m)
+        AnyRequest::SetDERControl(Box::new(m))
     }
 }
 
@@ -2605,7 +2607,7 @@ impl TryFrom<AnyRequest> for SetDERControlRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetDERControl(m) => Ok(m),
+            AnyRequest::SetDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2613,7 +2615,7 @@ impl TryFrom<AnyRequest> for SetDERControlRequest {
 
 impl From<SetDefaultTariffRequest> for AnyRequest {
     fn from(m: SetDefaultTariffRequest) -> Self {
-        AnyRequest::SetDefaultTariff(m)
+        AnyRequest::SetDefaultTariff(Box::new(m))
     }
 }
 
@@ -2621,7 +2623,7 @@ impl TryFrom<AnyRequest> for SetDefaultTariffRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetDefaultTariff(m) => Ok(m),
+            AnyRequest::SetDefaultTariff(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2629,7 +2631,7 @@ impl TryFrom<AnyRequest> for SetDefaultTariffRequest {
 
 impl From<SetDisplayMessageRequest> for AnyRequest {
     fn from(m: SetDisplayMessageRequest) -> Self {
-        AnyRequest::SetDisplayMessage(m)
+        AnyRequest::SetDisplayMessage(Box::new(m))
     }
 }
 
@@ -2637,7 +2639,7 @@ impl TryFrom<AnyRequest> for SetDisplayMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetDisplayMessage(m) => Ok(m),
+            AnyRequest::SetDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2645,7 +2647,7 @@ impl TryFrom<AnyRequest> for SetDisplayMessageRequest {
 
 impl From<SetMonitoringBaseRequest> for AnyRequest {
     fn from(m: SetMonitoringBaseRequest) -> Self {
-        AnyRequest::SetMonitoringBase(m)
+        AnyRequest::SetMonitoringBase(Box::new(m))
     }
 }
 
@@ -2653,7 +2655,7 @@ impl TryFrom<AnyRequest> for SetMonitoringBaseRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetMonitoringBase(m) => Ok(m),
+            AnyRequest::SetMonitoringBase(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2661,7 +2663,7 @@ impl TryFrom<AnyRequest> for SetMonitoringBaseRequest {
 
 impl From<SetMonitoringLevelRequest> for AnyRequest {
     fn from(m: SetMonitoringLevelRequest) -> Self {
-        AnyRequest::SetMonitoringLevel(m)
+        AnyRequest::SetMonitoringLevel(Box::new(m))
     }
 }
 
@@ -2669,7 +2671,7 @@ impl TryFrom<AnyRequest> for SetMonitoringLevelRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetMonitoringLevel(m) => Ok(m),
+            AnyRequest::SetMonitoringLevel(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2677,7 +2679,7 @@ impl TryFrom<AnyRequest> for SetMonitoringLevelRequest {
 
 impl From<SetNetworkProfileRequest> for AnyRequest {
     fn from(m: SetNetworkProfileRequest) -> Self {
-        AnyRequest::SetNetworkProfile(m)
+        AnyRequest::SetNetworkProfile(Box::new(m))
     }
 }
 
@@ -2685,7 +2687,7 @@ impl TryFrom<AnyRequest> for SetNetworkProfileRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetNetworkProfile(m) => Ok(m),
+            AnyRequest::SetNetworkProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2693,7 +2695,7 @@ impl TryFrom<AnyRequest> for SetNetworkProfileRequest {
 
 impl From<SetVariableMonitoringRequest> for AnyRequest {
     fn from(m: SetVariableMonitoringRequest) -> Self {
-        AnyRequest::SetVariableMonitoring(m)
+        AnyRequest::SetVariableMonitoring(Box::new(m))
     }
 }
 
@@ -2701,7 +2703,7 @@ impl TryFrom<AnyRequest> for SetVariableMonitoringRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetVariableMonitoring(m) => Ok(m),
+            AnyRequest::SetVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2709,7 +2711,7 @@ impl TryFrom<AnyRequest> for SetVariableMonitoringRequest {
 
 impl From<SetVariablesRequest> for AnyRequest {
     fn from(m: SetVariablesRequest) -> Self {
-        AnyRequest::SetVariables(m)
+        AnyRequest::SetVariables(Box::new(m))
     }
 }
 
@@ -2717,7 +2719,7 @@ impl TryFrom<AnyRequest> for SetVariablesRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SetVariables(m) => Ok(m),
+            AnyRequest::SetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2725,7 +2727,7 @@ impl TryFrom<AnyRequest> for SetVariablesRequest {
 
 impl From<SignCertificateRequest> for AnyRequest {
     fn from(m: SignCertificateRequest) -> Self {
-        AnyRequest::SignCertificate(m)
+        AnyRequest::SignCertificate(Box::new(m))
     }
 }
 
@@ -2733,7 +2735,7 @@ impl TryFrom<AnyRequest> for SignCertificateRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::SignCertificate(m) => Ok(m),
+            AnyRequest::SignCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2741,7 +2743,7 @@ impl TryFrom<AnyRequest> for SignCertificateRequest {
 
 impl From<StatusNotificationRequest> for AnyRequest {
     fn from(m: StatusNotificationRequest) -> Self {
-        AnyRequest::StatusNotification(m)
+        AnyRequest::StatusNotification(Box::new(m))
     }
 }
 
@@ -2749,7 +2751,7 @@ impl TryFrom<AnyRequest> for StatusNotificationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::StatusNotification(m) => Ok(m),
+            AnyRequest::StatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2757,7 +2759,7 @@ impl TryFrom<AnyRequest> for StatusNotificationRequest {
 
 impl From<TransactionEventRequest> for AnyRequest {
     fn from(m: TransactionEventRequest) -> Self {
-        AnyRequest::TransactionEvent(m)
+        AnyRequest::TransactionEvent(Box::new(m))
     }
 }
 
@@ -2765,7 +2767,7 @@ impl TryFrom<AnyRequest> for TransactionEventRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::TransactionEvent(m) => Ok(m),
+            AnyRequest::TransactionEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2773,7 +2775,7 @@ impl TryFrom<AnyRequest> for TransactionEventRequest {
 
 impl From<TriggerMessageRequest> for AnyRequest {
     fn from(m: TriggerMessageRequest) -> Self {
-        AnyRequest::TriggerMessage(m)
+        AnyRequest::TriggerMessage(Box::new(m))
     }
 }
 
@@ -2781,7 +2783,7 @@ impl TryFrom<AnyRequest> for TriggerMessageRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::TriggerMessage(m) => Ok(m),
+            AnyRequest::TriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2789,7 +2791,7 @@ impl TryFrom<AnyRequest> for TriggerMessageRequest {
 
 impl From<UnlockConnectorRequest> for AnyRequest {
     fn from(m: UnlockConnectorRequest) -> Self {
-        AnyRequest::UnlockConnector(m)
+        AnyRequest::UnlockConnector(Box::new(m))
     }
 }
 
@@ -2797,7 +2799,7 @@ impl TryFrom<AnyRequest> for UnlockConnectorRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UnlockConnector(m) => Ok(m),
+            AnyRequest::UnlockConnector(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2805,7 +2807,7 @@ impl TryFrom<AnyRequest> for UnlockConnectorRequest {
 
 impl From<UnpublishFirmwareRequest> for AnyRequest {
     fn from(m: UnpublishFirmwareRequest) -> Self {
-        AnyRequest::UnpublishFirmware(m)
+        AnyRequest::UnpublishFirmware(Box::new(m))
     }
 }
 
@@ -2813,7 +2815,7 @@ impl TryFrom<AnyRequest> for UnpublishFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UnpublishFirmware(m) => Ok(m),
+            AnyRequest::UnpublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2821,7 +2823,7 @@ impl TryFrom<AnyRequest> for UnpublishFirmwareRequest {
 
 impl From<UpdateDynamicScheduleRequest> for AnyRequest {
     fn from(m: UpdateDynamicScheduleRequest) -> Self {
-        AnyRequest::UpdateDynamicSchedule(m)
+        AnyRequest::UpdateDynamicSchedule(Box::new(m))
     }
 }
 
@@ -2829,7 +2831,7 @@ impl TryFrom<AnyRequest> for UpdateDynamicScheduleRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UpdateDynamicSchedule(m) => Ok(m),
+            AnyRequest::UpdateDynamicSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2837,7 +2839,7 @@ impl TryFrom<AnyRequest> for UpdateDynamicScheduleRequest {
 
 impl From<UpdateFirmwareRequest> for AnyRequest {
     fn from(m: UpdateFirmwareRequest) -> Self {
-        AnyRequest::UpdateFirmware(m)
+        AnyRequest::UpdateFirmware(Box::new(m))
     }
 }
 
@@ -2845,7 +2847,7 @@ impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UpdateFirmware(m) => Ok(m),
+            AnyRequest::UpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2853,7 +2855,7 @@ impl TryFrom<AnyRequest> for UpdateFirmwareRequest {
 
 impl From<UsePriorityChargingRequest> for AnyRequest {
     fn from(m: UsePriorityChargingRequest) -> Self {
-        AnyRequest::UsePriorityCharging(m)
+        AnyRequest::UsePriorityCharging(Box::new(m))
     }
 }
 
@@ -2861,7 +2863,7 @@ impl TryFrom<AnyRequest> for UsePriorityChargingRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::UsePriorityCharging(m) => Ok(m),
+            AnyRequest::UsePriorityCharging(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -2869,7 +2871,7 @@ impl TryFrom<AnyRequest> for UsePriorityChargingRequest {
 
 impl From<VatNumberValidationRequest> for AnyRequest {
     fn from(m: VatNumberValidationRequest) -> Self {
-        AnyRequest::VatNumberValidation(m)
+        AnyRequest::VatNumberValidation(Box::new(m))
     }
 }
 
@@ -2877,198 +2879,200 @@ impl TryFrom<AnyRequest> for VatNumberValidationRequest {
     type Error = AnyRequest;
     fn try_from(m: AnyRequest) -> Result<Self, AnyRequest> {
         match m {
-            AnyRequest::VatNumberValidation(m) => Ok(m),
+            AnyRequest::VatNumberValidation(m) => Ok(*m),
             other => Err(other),
         }
     }
 }
 
 /// Any response payload of OCPP 2.1; serialises as the bare payload.
+///
+/// Each payload is boxed: the enum stays one pointer wide however large
+/// the biggest message, so moving it through queues and events is cheap.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
 #[non_exhaustive]
 pub enum AnyResponse {
     /// `AFRRSignal`.
-    AFRRSignal(AFRRSignalResponse),
+    AFRRSignal(Box<AFRRSignalResponse>),
     /// `AdjustPeriodicEventStream`.
-    AdjustPeriodicEventStream(AdjustPeriodicEventStreamResponse),
+    AdjustPeriodicEventStream(Box<AdjustPeriodicEventStreamResponse>),
     /// `Authorize`.
-    Authorize(AuthorizeResponse),
+    Authorize(Box<AuthorizeResponse>),
     /// `BatterySwap`.
-    BatterySwap(BatterySwapResponse),
+    BatterySwap(Box<BatterySwapResponse>),
     /// `BootNotification`.
-    BootNotification(BootNotificationResponse),
+    BootNotification(Box<BootNotificationResponse>),
     /// `CancelReservation`.
-    CancelReservation(CancelReservationResponse),
+    CancelReservation(Box<CancelReservationResponse>),
     /// `CertificateSigned`.
-    CertificateSigned(CertificateSignedResponse),
+    CertificateSigned(Box<CertificateSignedResponse>),
     /// `ChangeAvailability`.
-    ChangeAvailability(ChangeAvailabilityResponse),
+    ChangeAvailability(Box<ChangeAvailabilityResponse>),
     /// `ChangeTransactionTariff`.
-    ChangeTransactionTariff(ChangeTransactionTariffResponse),
+    ChangeTransactionTariff(Box<ChangeTransactionTariffResponse>),
     /// `ClearCache`.
-    ClearCache(ClearCacheResponse),
+    ClearCache(Box<ClearCacheResponse>),
     /// `ClearChargingProfile`.
-    ClearChargingProfile(ClearChargingProfileResponse),
+    ClearChargingProfile(Box<ClearChargingProfileResponse>),
     /// `ClearDERControl`.
-    ClearDERControl(ClearDERControlResponse),
+    ClearDERControl(Box<ClearDERControlResponse>),
     /// `ClearDisplayMessage`.
-    ClearDisplayMessage(ClearDisplayMessageResponse),
+    ClearDisplayMessage(Box<ClearDisplayMessageResponse>),
     /// `ClearTariffs`.
-    ClearTariffs(ClearTariffsResponse),
+    ClearTariffs(Box<ClearTariffsResponse>),
     /// `ClearVariableMonitoring`.
-    ClearVariableMonitoring(ClearVariableMonitoringResponse),
+    ClearVariableMonitoring(Box<ClearVariableMonitoringResponse>),
     /// `ClearedChargingLimit`.
-    ClearedChargingLimit(ClearedChargingLimitResponse),
+    ClearedChargingLimit(Box<ClearedChargingLimitResponse>),
     /// `ClosePeriodicEventStream`.
-    ClosePeriodicEventStream(ClosePeriodicEventStreamResponse),
+    ClosePeriodicEventStream(Box<ClosePeriodicEventStreamResponse>),
     /// `CostUpdated`.
-    CostUpdated(CostUpdatedResponse),
+    CostUpdated(Box<CostUpdatedResponse>),
     /// `CustomerInformation`.
-    CustomerInformation(CustomerInformationResponse),
+    CustomerInformation(Box<CustomerInformationResponse>),
     /// `DataTransfer`.
-    DataTransfer(DataTransferResponse),
+    DataTransfer(Box<DataTransferResponse>),
     /// `DeleteCertificate`.
-    DeleteCertificate(DeleteCertificateResponse),
+    DeleteCertificate(Box<DeleteCertificateResponse>),
     /// `FirmwareStatusNotification`.
-    FirmwareStatusNotification(FirmwareStatusNotificationResponse),
+    FirmwareStatusNotification(Box<FirmwareStatusNotificationResponse>),
     /// `Get15118EVCertificate`.
-    Get15118EVCertificate(Get15118EVCertificateResponse),
+    Get15118EVCertificate(Box<Get15118EVCertificateResponse>),
     /// `GetBaseReport`.
-    GetBaseReport(GetBaseReportResponse),
+    GetBaseReport(Box<GetBaseReportResponse>),
     /// `GetCertificateChainStatus`.
-    GetCertificateChainStatus(GetCertificateChainStatusResponse),
+    GetCertificateChainStatus(Box<GetCertificateChainStatusResponse>),
     /// `GetCertificateStatus`.
-    GetCertificateStatus(GetCertificateStatusResponse),
+    GetCertificateStatus(Box<GetCertificateStatusResponse>),
     /// `GetChargingProfiles`.
-    GetChargingProfiles(GetChargingProfilesResponse),
+    GetChargingProfiles(Box<GetChargingProfilesResponse>),
     /// `GetCompositeSchedule`.
-    GetCompositeSchedule(GetCompositeScheduleResponse),
+    GetCompositeSchedule(Box<GetCompositeScheduleResponse>),
     /// `GetDERControl`.
-    GetDERControl(GetDERControlResponse),
+    GetDERControl(Box<GetDERControlResponse>),
     /// `GetDisplayMessages`.
-    GetDisplayMessages(GetDisplayMessagesResponse),
+    GetDisplayMessages(Box<GetDisplayMessagesResponse>),
     /// `GetInstalledCertificateIds`.
-    GetInstalledCertificateIds(GetInstalledCertificateIdsResponse),
+    GetInstalledCertificateIds(Box<GetInstalledCertificateIdsResponse>),
     /// `GetLocalListVersion`.
-    GetLocalListVersion(GetLocalListVersionResponse),
+    GetLocalListVersion(Box<GetLocalListVersionResponse>),
     /// `GetLog`.
-    GetLog(GetLogResponse),
+    GetLog(Box<GetLogResponse>),
     /// `GetMonitoringReport`.
-    GetMonitoringReport(GetMonitoringReportResponse),
+    GetMonitoringReport(Box<GetMonitoringReportResponse>),
     /// `GetPeriodicEventStream`.
-    GetPeriodicEventStream(GetPeriodicEventStreamResponse),
+    GetPeriodicEventStream(Box<GetPeriodicEventStreamResponse>),
     /// `GetReport`.
-    GetReport(GetReportResponse),
+    GetReport(Box<GetReportResponse>),
     /// `GetTariffs`.
-    GetTariffs(GetTariffsResponse),
+    GetTariffs(Box<GetTariffsResponse>),
     /// `GetTransactionStatus`.
-    GetTransactionStatus(GetTransactionStatusResponse),
+    GetTransactionStatus(Box<GetTransactionStatusResponse>),
     /// `GetVariables`.
-    GetVariables(GetVariablesResponse),
+    GetVariables(Box<GetVariablesResponse>),
     /// `Heartbeat`.
-    Heartbeat(HeartbeatResponse),
+    Heartbeat(Box<HeartbeatResponse>),
     /// `InstallCertificate`.
-    InstallCertificate(InstallCertificateResponse),
+    InstallCertificate(Box<InstallCertificateResponse>),
     /// `LogStatusNotification`.
-    LogStatusNotification(LogStatusNotificationResponse),
+    LogStatusNotification(Box<LogStatusNotificationResponse>),
     /// `MeterValues`.
-    MeterValues(MeterValuesResponse),
+    MeterValues(Box<MeterValuesResponse>),
     /// `NotifyAllowedEnergyTransfer`.
-    NotifyAllowedEnergyTransfer(NotifyAllowedEnergyTransferResponse),
+    NotifyAllowedEnergyTransfer(Box<NotifyAllowedEnergyTransferResponse>),
     /// `NotifyChargingLimit`.
-    NotifyChargingLimit(NotifyChargingLimitResponse),
+    NotifyChargingLimit(Box<NotifyChargingLimitResponse>),
     /// `NotifyCustomerInformation`.
-    NotifyCustomerInformation(NotifyCustomerInformationResponse),
+    NotifyCustomerInformation(Box<NotifyCustomerInformationResponse>),
     /// `NotifyDERAlarm`.
-    NotifyDERAlarm(NotifyDERAlarmResponse),
+    NotifyDERAlarm(Box<NotifyDERAlarmResponse>),
     /// `NotifyDERStartStop`.
-    NotifyDERStartStop(NotifyDERStartStopResponse),
+    NotifyDERStartStop(Box<NotifyDERStartStopResponse>),
     /// `NotifyDisplayMessages`.
-    NotifyDisplayMessages(NotifyDisplayMessagesResponse),
+    NotifyDisplayMessages(Box<NotifyDisplayMessagesResponse>),
     /// `NotifyEVChargingNeeds`.
-    NotifyEVChargingNeeds(NotifyEVChargingNeedsResponse),
+    NotifyEVChargingNeeds(Box<NotifyEVChargingNeedsResponse>),
     /// `NotifyEVChargingSchedule`.
-    NotifyEVChargingSchedule(NotifyEVChargingScheduleResponse),
+    NotifyEVChargingSchedule(Box<NotifyEVChargingScheduleResponse>),
     /// `NotifyEvent`.
-    NotifyEvent(NotifyEventResponse),
+    NotifyEvent(Box<NotifyEventResponse>),
     /// `NotifyMonitoringReport`.
-    NotifyMonitoringReport(NotifyMonitoringReportResponse),
+    NotifyMonitoringReport(Box<NotifyMonitoringReportResponse>),
     /// `NotifyPriorityCharging`.
-    NotifyPriorityCharging(NotifyPriorityChargingResponse),
+    NotifyPriorityCharging(Box<NotifyPriorityChargingResponse>),
     /// `NotifyReport`.
-    NotifyReport(NotifyReportResponse),
+    NotifyReport(Box<NotifyReportResponse>),
     /// `NotifySettlement`.
-    NotifySettlement(NotifySettlementResponse),
+    NotifySettlement(Box<NotifySettlementResponse>),
     /// `NotifyWebPaymentStarted`.
-    NotifyWebPaymentStarted(NotifyWebPaymentStartedResponse),
+    NotifyWebPaymentStarted(Box<NotifyWebPaymentStartedResponse>),
     /// `OpenPeriodicEventStream`.
-    OpenPeriodicEventStream(OpenPeriodicEventStreamResponse),
+    OpenPeriodicEventStream(Box<OpenPeriodicEventStreamResponse>),
     /// `PublishFirmware`.
-    PublishFirmware(PublishFirmwareResponse),
+    PublishFirmware(Box<PublishFirmwareResponse>),
     /// `PublishFirmwareStatusNotification`.
-    PublishFirmwareStatusNotification(PublishFirmwareStatusNotificationResponse),
+    PublishFirmwareStatusNotification(Box<PublishFirmwareStatusNotificationResponse>),
     /// `PullDynamicScheduleUpdate`.
-    PullDynamicScheduleUpdate(PullDynamicScheduleUpdateResponse),
+    PullDynamicScheduleUpdate(Box<PullDynamicScheduleUpdateResponse>),
     /// `ReportChargingProfiles`.
-    ReportChargingProfiles(ReportChargingProfilesResponse),
+    ReportChargingProfiles(Box<ReportChargingProfilesResponse>),
     /// `ReportDERControl`.
-    ReportDERControl(ReportDERControlResponse),
+    ReportDERControl(Box<ReportDERControlResponse>),
     /// `RequestBatterySwap`.
-    RequestBatterySwap(RequestBatterySwapResponse),
+    RequestBatterySwap(Box<RequestBatterySwapResponse>),
     /// `RequestStartTransaction`.
-    RequestStartTransaction(RequestStartTransactionResponse),
+    RequestStartTransaction(Box<RequestStartTransactionResponse>),
     /// `RequestStopTransaction`.
-    RequestStopTransaction(RequestStopTransactionResponse),
+    RequestStopTransaction(Box<RequestStopTransactionResponse>),
     /// `ReservationStatusUpdate`.
-    ReservationStatusUpdate(ReservationStatusUpdateResponse),
+    ReservationStatusUpdate(Box<ReservationStatusUpdateResponse>),
     /// `ReserveNow`.
-    ReserveNow(ReserveNowResponse),
+    ReserveNow(Box<ReserveNowResponse>),
     /// `Reset`.
-    Reset(ResetResponse),
+    Reset(Box<ResetResponse>),
     /// `SecurityEventNotification`.
-    SecurityEventNotification(SecurityEventNotificationResponse),
+    SecurityEventNotification(Box<SecurityEventNotificationResponse>),
     /// `SendLocalList`.
-    SendLocalList(SendLocalListResponse),
+    SendLocalList(Box<SendLocalListResponse>),
     /// `SetChargingProfile`.
-    SetChargingProfile(SetChargingProfileResponse),
+    SetChargingProfile(Box<SetChargingProfileResponse>),
     /// `SetDERControl`.
-    SetDERControl(SetDERControlResponse),
+    SetDERControl(Box<SetDERControlResponse>),
     /// `SetDefaultTariff`.
-    SetDefaultTariff(SetDefaultTariffResponse),
+    SetDefaultTariff(Box<SetDefaultTariffResponse>),
     /// `SetDisplayMessage`.
-    SetDisplayMessage(SetDisplayMessageResponse),
+    SetDisplayMessage(Box<SetDisplayMessageResponse>),
     /// `SetMonitoringBase`.
-    SetMonitoringBase(SetMonitoringBaseResponse),
+    SetMonitoringBase(Box<SetMonitoringBaseResponse>),
     /// `SetMonitoringLevel`.
-    SetMonitoringLevel(SetMonitoringLevelResponse),
+    SetMonitoringLevel(Box<SetMonitoringLevelResponse>),
     /// `SetNetworkProfile`.
-    SetNetworkProfile(SetNetworkProfileResponse),
+    SetNetworkProfile(Box<SetNetworkProfileResponse>),
     /// `SetVariableMonitoring`.
-    SetVariableMonitoring(SetVariableMonitoringResponse),
+    SetVariableMonitoring(Box<SetVariableMonitoringResponse>),
     /// `SetVariables`.
-    SetVariables(SetVariablesResponse),
+    SetVariables(Box<SetVariablesResponse>),
     /// `SignCertificate`.
-    SignCertificate(SignCertificateResponse),
+    SignCertificate(Box<SignCertificateResponse>),
     /// `StatusNotification`.
-    StatusNotification(StatusNotificationResponse),
+    StatusNotification(Box<StatusNotificationResponse>),
     /// `TransactionEvent`.
-    TransactionEvent(TransactionEventResponse),
+    TransactionEvent(Box<TransactionEventResponse>),
     /// `TriggerMessage`.
-    TriggerMessage(TriggerMessageResponse),
+    TriggerMessage(Box<TriggerMessageResponse>),
     /// `UnlockConnector`.
-    UnlockConnector(UnlockConnectorResponse),
+    UnlockConnector(Box<UnlockConnectorResponse>),
     /// `UnpublishFirmware`.
-    UnpublishFirmware(UnpublishFirmwareResponse),
+    UnpublishFirmware(Box<UnpublishFirmwareResponse>),
     /// `UpdateDynamicSchedule`.
-    UpdateDynamicSchedule(UpdateDynamicScheduleResponse),
+    UpdateDynamicSchedule(Box<UpdateDynamicScheduleResponse>),
     /// `UpdateFirmware`.
-    UpdateFirmware(UpdateFirmwareResponse),
+    UpdateFirmware(Box<UpdateFirmwareResponse>),
     /// `UsePriorityCharging`.
-    UsePriorityCharging(UsePriorityChargingResponse),
+    UsePriorityCharging(Box<UsePriorityChargingResponse>),
     /// `VatNumberValidation`.
-    VatNumberValidation(VatNumberValidationResponse),
+    VatNumberValidation(Box<VatNumberValidationResponse>),
 }
 
 impl AnyResponse {
@@ -3270,7 +3274,7 @@ impl Validate for AnyResponse {
 
 impl From<AFRRSignalResponse> for AnyResponse {
     fn from(m: AFRRSignalResponse) -> Self {
-        AnyResponse::AFRRSignal(m)
+        AnyResponse::AFRRSignal(Box::new(m))
     }
 }
 
@@ -3278,7 +3282,7 @@ impl TryFrom<AnyResponse> for AFRRSignalResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::AFRRSignal(m) => Ok(m),
+            AnyResponse::AFRRSignal(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3286,7 +3290,7 @@ impl TryFrom<AnyResponse> for AFRRSignalResponse {
 
 impl From<AdjustPeriodicEventStreamResponse> for AnyResponse {
     fn from(m: AdjustPeriodicEventStreamResponse) -> Self {
-        AnyResponse::AdjustPeriodicEventStream(m)
+        AnyResponse::AdjustPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -3294,7 +3298,7 @@ impl TryFrom<AnyResponse> for AdjustPeriodicEventStreamResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::AdjustPeriodicEventStream(m) => Ok(m),
+            AnyResponse::AdjustPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3302,7 +3306,7 @@ impl TryFrom<AnyResponse> for AdjustPeriodicEventStreamResponse {
 
 impl From<AuthorizeResponse> for AnyResponse {
     fn from(m: AuthorizeResponse) -> Self {
-        AnyResponse::Authorize(m)
+        AnyResponse::Authorize(Box::new(m))
     }
 }
 
@@ -3310,7 +3314,7 @@ impl TryFrom<AnyResponse> for AuthorizeResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Authorize(m) => Ok(m),
+            AnyResponse::Authorize(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3318,7 +3322,7 @@ impl TryFrom<AnyResponse> for AuthorizeResponse {
 
 impl From<BatterySwapResponse> for AnyResponse {
     fn from(m: BatterySwapResponse) -> Self {
-        AnyResponse::BatterySwap(m)
+        AnyResponse::BatterySwap(Box::new(m))
     }
 }
 
@@ -3326,7 +3330,7 @@ impl TryFrom<AnyResponse> for BatterySwapResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::BatterySwap(m) => Ok(m),
+            AnyResponse::BatterySwap(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3334,7 +3338,7 @@ impl TryFrom<AnyResponse> for BatterySwapResponse {
 
 impl From<BootNotificationResponse> for AnyResponse {
     fn from(m: BootNotificationResponse) -> Self {
-        AnyResponse::BootNotification(m)
+        AnyResponse::BootNotification(Box::new(m))
     }
 }
 
@@ -3342,7 +3346,7 @@ impl TryFrom<AnyResponse> for BootNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::BootNotification(m) => Ok(m),
+            AnyResponse::BootNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3350,7 +3354,7 @@ impl TryFrom<AnyResponse> for BootNotificationResponse {
 
 impl From<CancelReservationResponse> for AnyResponse {
     fn from(m: CancelReservationResponse) -> Self {
-        AnyResponse::CancelReservation(m)
+        AnyResponse::CancelReservation(Box::new(m))
     }
 }
 
@@ -3358,7 +3362,7 @@ impl TryFrom<AnyResponse> for CancelReservationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CancelReservation(m) => Ok(m),
+            AnyResponse::CancelReservation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3366,7 +3370,7 @@ impl TryFrom<AnyResponse> for CancelReservationResponse {
 
 impl From<CertificateSignedResponse> for AnyResponse {
     fn from(m: CertificateSignedResponse) -> Self {
-        AnyResponse::CertificateSigned(m)
+        AnyResponse::CertificateSigned(Box::new(m))
     }
 }
 
@@ -3374,7 +3378,7 @@ impl TryFrom<AnyResponse> for CertificateSignedResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CertificateSigned(m) => Ok(m),
+            AnyResponse::CertificateSigned(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3382,7 +3386,7 @@ impl TryFrom<AnyResponse> for CertificateSignedResponse {
 
 impl From<ChangeAvailabilityResponse> for AnyResponse {
     fn from(m: ChangeAvailabilityResponse) -> Self {
-        AnyResponse::ChangeAvailability(m)
+        AnyResponse::ChangeAvailability(Box::new(m))
     }
 }
 
@@ -3390,7 +3394,7 @@ impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ChangeAvailability(m) => Ok(m),
+            AnyResponse::ChangeAvailability(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3398,7 +3402,7 @@ impl TryFrom<AnyResponse> for ChangeAvailabilityResponse {
 
 impl From<ChangeTransactionTariffResponse> for AnyResponse {
     fn from(m: ChangeTransactionTariffResponse) -> Self {
-        AnyResponse::ChangeTransactionTariff(m)
+        AnyResponse::ChangeTransactionTariff(Box::new(m))
     }
 }
 
@@ -3406,7 +3410,7 @@ impl TryFrom<AnyResponse> for ChangeTransactionTariffResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ChangeTransactionTariff(m) => Ok(m),
+            AnyResponse::ChangeTransactionTariff(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3414,7 +3418,7 @@ impl TryFrom<AnyResponse> for ChangeTransactionTariffResponse {
 
 impl From<ClearCacheResponse> for AnyResponse {
     fn from(m: ClearCacheResponse) -> Self {
-        AnyResponse::ClearCache(m)
+        AnyResponse::ClearCache(Box::new(m))
     }
 }
 
@@ -3422,7 +3426,7 @@ impl TryFrom<AnyResponse> for ClearCacheResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearCache(m) => Ok(m),
+            AnyResponse::ClearCache(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3430,7 +3434,7 @@ impl TryFrom<AnyResponse> for ClearCacheResponse {
 
 impl From<ClearChargingProfileResponse> for AnyResponse {
     fn from(m: ClearChargingProfileResponse) -> Self {
-        AnyResponse::ClearChargingProfile(m)
+        AnyResponse::ClearChargingProfile(Box::new(m))
     }
 }
 
@@ -3438,7 +3442,7 @@ impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearChargingProfile(m) => Ok(m),
+            AnyResponse::ClearChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3446,7 +3450,7 @@ impl TryFrom<AnyResponse> for ClearChargingProfileResponse {
 
 impl From<ClearDERControlResponse> for AnyResponse {
     fn from(m: ClearDERControlResponse) -> Self {
-        AnyResponse::ClearDERControl(m)
+        AnyResponse::ClearDERControl(Box::new(m))
     }
 }
 
@@ -3454,7 +3458,7 @@ impl TryFrom<AnyResponse> for ClearDERControlResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearDERControl(m) => Ok(m),
+            AnyResponse::ClearDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3462,7 +3466,7 @@ impl TryFrom<AnyResponse> for ClearDERControlResponse {
 
 impl From<ClearDisplayMessageResponse> for AnyResponse {
     fn from(m: ClearDisplayMessageResponse) -> Self {
-        AnyResponse::ClearDisplayMessage(m)
+        AnyResponse::ClearDisplayMessage(Box::new(m))
     }
 }
 
@@ -3470,7 +3474,7 @@ impl TryFrom<AnyResponse> for ClearDisplayMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearDisplayMessage(m) => Ok(m),
+            AnyResponse::ClearDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3478,7 +3482,7 @@ impl TryFrom<AnyResponse> for ClearDisplayMessageResponse {
 
 impl From<ClearTariffsResponse> for AnyResponse {
     fn from(m: ClearTariffsResponse) -> Self {
-        AnyResponse::ClearTariffs(m)
+        AnyResponse::ClearTariffs(Box::new(m))
     }
 }
 
@@ -3486,7 +3490,7 @@ impl TryFrom<AnyResponse> for ClearTariffsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearTariffs(m) => Ok(m),
+            AnyResponse::ClearTariffs(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3494,7 +3498,7 @@ impl TryFrom<AnyResponse> for ClearTariffsResponse {
 
 impl From<ClearVariableMonitoringResponse> for AnyResponse {
     fn from(m: ClearVariableMonitoringResponse) -> Self {
-        AnyResponse::ClearVariableMonitoring(m)
+        AnyResponse::ClearVariableMonitoring(Box::new(m))
     }
 }
 
@@ -3502,7 +3506,7 @@ impl TryFrom<AnyResponse> for ClearVariableMonitoringResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearVariableMonitoring(m) => Ok(m),
+            AnyResponse::ClearVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3510,7 +3514,7 @@ impl TryFrom<AnyResponse> for ClearVariableMonitoringResponse {
 
 impl From<ClearedChargingLimitResponse> for AnyResponse {
     fn from(m: ClearedChargingLimitResponse) -> Self {
-        AnyResponse::ClearedChargingLimit(m)
+        AnyResponse::ClearedChargingLimit(Box::new(m))
     }
 }
 
@@ -3518,7 +3522,7 @@ impl TryFrom<AnyResponse> for ClearedChargingLimitResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClearedChargingLimit(m) => Ok(m),
+            AnyResponse::ClearedChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3526,7 +3530,7 @@ impl TryFrom<AnyResponse> for ClearedChargingLimitResponse {
 
 impl From<ClosePeriodicEventStreamResponse> for AnyResponse {
     fn from(m: ClosePeriodicEventStreamResponse) -> Self {
-        AnyResponse::ClosePeriodicEventStream(m)
+        AnyResponse::ClosePeriodicEventStream(Box::new(m))
     }
 }
 
@@ -3534,7 +3538,7 @@ impl TryFrom<AnyResponse> for ClosePeriodicEventStreamResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ClosePeriodicEventStream(m) => Ok(m),
+            AnyResponse::ClosePeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3542,7 +3546,7 @@ impl TryFrom<AnyResponse> for ClosePeriodicEventStreamResponse {
 
 impl From<CostUpdatedResponse> for AnyResponse {
     fn from(m: CostUpdatedResponse) -> Self {
-        AnyResponse::CostUpdated(m)
+        AnyResponse::CostUpdated(Box::new(m))
     }
 }
 
@@ -3550,7 +3554,7 @@ impl TryFrom<AnyResponse> for CostUpdatedResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CostUpdated(m) => Ok(m),
+            AnyResponse::CostUpdated(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3558,7 +3562,7 @@ impl TryFrom<AnyResponse> for CostUpdatedResponse {
 
 impl From<CustomerInformationResponse> for AnyResponse {
     fn from(m: CustomerInformationResponse) -> Self {
-        AnyResponse::CustomerInformation(m)
+        AnyResponse::CustomerInformation(Box::new(m))
     }
 }
 
@@ -3566,7 +3570,7 @@ impl TryFrom<AnyResponse> for CustomerInformationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::CustomerInformation(m) => Ok(m),
+            AnyResponse::CustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3574,7 +3578,7 @@ impl TryFrom<AnyResponse> for CustomerInformationResponse {
 
 impl From<DataTransferResponse> for AnyResponse {
     fn from(m: DataTransferResponse) -> Self {
-        AnyResponse::DataTransfer(m)
+        AnyResponse::DataTransfer(Box::new(m))
     }
 }
 
@@ -3582,7 +3586,7 @@ impl TryFrom<AnyResponse> for DataTransferResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DataTransfer(m) => Ok(m),
+            AnyResponse::DataTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3590,7 +3594,7 @@ impl TryFrom<AnyResponse> for DataTransferResponse {
 
 impl From<DeleteCertificateResponse> for AnyResponse {
     fn from(m: DeleteCertificateResponse) -> Self {
-        AnyResponse::DeleteCertificate(m)
+        AnyResponse::DeleteCertificate(Box::new(m))
     }
 }
 
@@ -3598,7 +3602,7 @@ impl TryFrom<AnyResponse> for DeleteCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::DeleteCertificate(m) => Ok(m),
+            AnyResponse::DeleteCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3606,7 +3610,7 @@ impl TryFrom<AnyResponse> for DeleteCertificateResponse {
 
 impl From<FirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: FirmwareStatusNotificationResponse) -> Self {
-        AnyResponse::FirmwareStatusNotification(m)
+        AnyResponse::FirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -3614,7 +3618,7 @@ impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::FirmwareStatusNotification(m) => Ok(m),
+            AnyResponse::FirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3622,7 +3626,7 @@ impl TryFrom<AnyResponse> for FirmwareStatusNotificationResponse {
 
 impl From<Get15118EVCertificateResponse> for AnyResponse {
     fn from(m: Get15118EVCertificateResponse) -> Self {
-        AnyResponse::Get15118EVCertificate(m)
+        AnyResponse::Get15118EVCertificate(Box::new(m))
     }
 }
 
@@ -3630,7 +3634,7 @@ impl TryFrom<AnyResponse> for Get15118EVCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Get15118EVCertificate(m) => Ok(m),
+            AnyResponse::Get15118EVCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3638,7 +3642,7 @@ impl TryFrom<AnyResponse> for Get15118EVCertificateResponse {
 
 impl From<GetBaseReportResponse> for AnyResponse {
     fn from(m: GetBaseReportResponse) -> Self {
-        AnyResponse::GetBaseReport(m)
+        AnyResponse::GetBaseReport(Box::new(m))
     }
 }
 
@@ -3646,7 +3650,7 @@ impl TryFrom<AnyResponse> for GetBaseReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetBaseReport(m) => Ok(m),
+            AnyResponse::GetBaseReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3654,7 +3658,7 @@ impl TryFrom<AnyResponse> for GetBaseReportResponse {
 
 impl From<GetCertificateChainStatusResponse> for AnyResponse {
     fn from(m: GetCertificateChainStatusResponse) -> Self {
-        AnyResponse::GetCertificateChainStatus(m)
+        AnyResponse::GetCertificateChainStatus(Box::new(m))
     }
 }
 
@@ -3662,7 +3666,7 @@ impl TryFrom<AnyResponse> for GetCertificateChainStatusResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetCertificateChainStatus(m) => Ok(m),
+            AnyResponse::GetCertificateChainStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3670,7 +3674,7 @@ impl TryFrom<AnyResponse> for GetCertificateChainStatusResponse {
 
 impl From<GetCertificateStatusResponse> for AnyResponse {
     fn from(m: GetCertificateStatusResponse) -> Self {
-        AnyResponse::GetCertificateStatus(m)
+        AnyResponse::GetCertificateStatus(Box::new(m))
     }
 }
 
@@ -3678,7 +3682,7 @@ impl TryFrom<AnyResponse> for GetCertificateStatusResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetCertificateStatus(m) => Ok(m),
+            AnyResponse::GetCertificateStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3686,7 +3690,7 @@ impl TryFrom<AnyResponse> for GetCertificateStatusResponse {
 
 impl From<GetChargingProfilesResponse> for AnyResponse {
     fn from(m: GetChargingProfilesResponse) -> Self {
-        AnyResponse::GetChargingProfiles(m)
+        AnyResponse::GetChargingProfiles(Box::new(m))
     }
 }
 
@@ -3694,7 +3698,7 @@ impl TryFrom<AnyResponse> for GetChargingProfilesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetChargingProfiles(m) => Ok(m),
+            AnyResponse::GetChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3702,7 +3706,7 @@ impl TryFrom<AnyResponse> for GetChargingProfilesResponse {
 
 impl From<GetCompositeScheduleResponse> for AnyResponse {
     fn from(m: GetCompositeScheduleResponse) -> Self {
-        AnyResponse::GetCompositeSchedule(m)
+        AnyResponse::GetCompositeSchedule(Box::new(m))
     }
 }
 
@@ -3710,7 +3714,7 @@ impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetCompositeSchedule(m) => Ok(m),
+            AnyResponse::GetCompositeSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3718,7 +3722,7 @@ impl TryFrom<AnyResponse> for GetCompositeScheduleResponse {
 
 impl From<GetDERControlResponse> for AnyResponse {
     fn from(m: GetDERControlResponse) -> Self {
-        AnyResponse::GetDERControl(m)
+        AnyResponse::GetDERControl(Box::new(m))
     }
 }
 
@@ -3726,7 +3730,7 @@ impl TryFrom<AnyResponse> for GetDERControlResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetDERControl(m) => Ok(m),
+            AnyResponse::GetDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3734,7 +3738,7 @@ impl TryFrom<AnyResponse> for GetDERControlResponse {
 
 impl From<GetDisplayMessagesResponse> for AnyResponse {
     fn from(m: GetDisplayMessagesResponse) -> Self {
-        AnyResponse::GetDisplayMessages(m)
+        AnyResponse::GetDisplayMessages(Box::new(m))
     }
 }
 
@@ -3742,7 +3746,7 @@ impl TryFrom<AnyResponse> for GetDisplayMessagesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetDisplayMessages(m) => Ok(m),
+            AnyResponse::GetDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3750,7 +3754,7 @@ impl TryFrom<AnyResponse> for GetDisplayMessagesResponse {
 
 impl From<GetInstalledCertificateIdsResponse> for AnyResponse {
     fn from(m: GetInstalledCertificateIdsResponse) -> Self {
-        AnyResponse::GetInstalledCertificateIds(m)
+        AnyResponse::GetInstalledCertificateIds(Box::new(m))
     }
 }
 
@@ -3758,7 +3762,7 @@ impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetInstalledCertificateIds(m) => Ok(m),
+            AnyResponse::GetInstalledCertificateIds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3766,7 +3770,7 @@ impl TryFrom<AnyResponse> for GetInstalledCertificateIdsResponse {
 
 impl From<GetLocalListVersionResponse> for AnyResponse {
     fn from(m: GetLocalListVersionResponse) -> Self {
-        AnyResponse::GetLocalListVersion(m)
+        AnyResponse::GetLocalListVersion(Box::new(m))
     }
 }
 
@@ -3774,7 +3778,7 @@ impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetLocalListVersion(m) => Ok(m),
+            AnyResponse::GetLocalListVersion(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3782,7 +3786,7 @@ impl TryFrom<AnyResponse> for GetLocalListVersionResponse {
 
 impl From<GetLogResponse> for AnyResponse {
     fn from(m: GetLogResponse) -> Self {
-        AnyResponse::GetLog(m)
+        AnyResponse::GetLog(Box::new(m))
     }
 }
 
@@ -3790,7 +3794,7 @@ impl TryFrom<AnyResponse> for GetLogResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetLog(m) => Ok(m),
+            AnyResponse::GetLog(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3798,7 +3802,7 @@ impl TryFrom<AnyResponse> for GetLogResponse {
 
 impl From<GetMonitoringReportResponse> for AnyResponse {
     fn from(m: GetMonitoringReportResponse) -> Self {
-        AnyResponse::GetMonitoringReport(m)
+        AnyResponse::GetMonitoringReport(Box::new(m))
     }
 }
 
@@ -3806,7 +3810,7 @@ impl TryFrom<AnyResponse> for GetMonitoringReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetMonitoringReport(m) => Ok(m),
+            AnyResponse::GetMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3814,7 +3818,7 @@ impl TryFrom<AnyResponse> for GetMonitoringReportResponse {
 
 impl From<GetPeriodicEventStreamResponse> for AnyResponse {
     fn from(m: GetPeriodicEventStreamResponse) -> Self {
-        AnyResponse::GetPeriodicEventStream(m)
+        AnyResponse::GetPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -3822,7 +3826,7 @@ impl TryFrom<AnyResponse> for GetPeriodicEventStreamResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetPeriodicEventStream(m) => Ok(m),
+            AnyResponse::GetPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3830,7 +3834,7 @@ impl TryFrom<AnyResponse> for GetPeriodicEventStreamResponse {
 
 impl From<GetReportResponse> for AnyResponse {
     fn from(m: GetReportResponse) -> Self {
-        AnyResponse::GetReport(m)
+        AnyResponse::GetReport(Box::new(m))
     }
 }
 
@@ -3838,7 +3842,7 @@ impl TryFrom<AnyResponse> for GetReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetReport(m) => Ok(m),
+            AnyResponse::GetReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3846,7 +3850,7 @@ impl TryFrom<AnyResponse> for GetReportResponse {
 
 impl From<GetTariffsResponse> for AnyResponse {
     fn from(m: GetTariffsResponse) -> Self {
-        AnyResponse::GetTariffs(m)
+        AnyResponse::GetTariffs(Box::new(m))
     }
 }
 
@@ -3854,7 +3858,7 @@ impl TryFrom<AnyResponse> for GetTariffsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetTariffs(m) => Ok(m),
+            AnyResponse::GetTariffs(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3862,7 +3866,7 @@ impl TryFrom<AnyResponse> for GetTariffsResponse {
 
 impl From<GetTransactionStatusResponse> for AnyResponse {
     fn from(m: GetTransactionStatusResponse) -> Self {
-        AnyResponse::GetTransactionStatus(m)
+        AnyResponse::GetTransactionStatus(Box::new(m))
     }
 }
 
@@ -3870,7 +3874,7 @@ impl TryFrom<AnyResponse> for GetTransactionStatusResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetTransactionStatus(m) => Ok(m),
+            AnyResponse::GetTransactionStatus(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3878,7 +3882,7 @@ impl TryFrom<AnyResponse> for GetTransactionStatusResponse {
 
 impl From<GetVariablesResponse> for AnyResponse {
     fn from(m: GetVariablesResponse) -> Self {
-        AnyResponse::GetVariables(m)
+        AnyResponse::GetVariables(Box::new(m))
     }
 }
 
@@ -3886,7 +3890,7 @@ impl TryFrom<AnyResponse> for GetVariablesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::GetVariables(m) => Ok(m),
+            AnyResponse::GetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3894,7 +3898,7 @@ impl TryFrom<AnyResponse> for GetVariablesResponse {
 
 impl From<HeartbeatResponse> for AnyResponse {
     fn from(m: HeartbeatResponse) -> Self {
-        AnyResponse::Heartbeat(m)
+        AnyResponse::Heartbeat(Box::new(m))
     }
 }
 
@@ -3902,7 +3906,7 @@ impl TryFrom<AnyResponse> for HeartbeatResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Heartbeat(m) => Ok(m),
+            AnyResponse::Heartbeat(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3910,7 +3914,7 @@ impl TryFrom<AnyResponse> for HeartbeatResponse {
 
 impl From<InstallCertificateResponse> for AnyResponse {
     fn from(m: InstallCertificateResponse) -> Self {
-        AnyResponse::InstallCertificate(m)
+        AnyResponse::InstallCertificate(Box::new(m))
     }
 }
 
@@ -3918,7 +3922,7 @@ impl TryFrom<AnyResponse> for InstallCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::InstallCertificate(m) => Ok(m),
+            AnyResponse::InstallCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3926,7 +3930,7 @@ impl TryFrom<AnyResponse> for InstallCertificateResponse {
 
 impl From<LogStatusNotificationResponse> for AnyResponse {
     fn from(m: LogStatusNotificationResponse) -> Self {
-        AnyResponse::LogStatusNotification(m)
+        AnyResponse::LogStatusNotification(Box::new(m))
     }
 }
 
@@ -3934,7 +3938,7 @@ impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::LogStatusNotification(m) => Ok(m),
+            AnyResponse::LogStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3942,7 +3946,7 @@ impl TryFrom<AnyResponse> for LogStatusNotificationResponse {
 
 impl From<MeterValuesResponse> for AnyResponse {
     fn from(m: MeterValuesResponse) -> Self {
-        AnyResponse::MeterValues(m)
+        AnyResponse::MeterValues(Box::new(m))
     }
 }
 
@@ -3950,7 +3954,7 @@ impl TryFrom<AnyResponse> for MeterValuesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::MeterValues(m) => Ok(m),
+            AnyResponse::MeterValues(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3958,7 +3962,7 @@ impl TryFrom<AnyResponse> for MeterValuesResponse {
 
 impl From<NotifyAllowedEnergyTransferResponse> for AnyResponse {
     fn from(m: NotifyAllowedEnergyTransferResponse) -> Self {
-        AnyResponse::NotifyAllowedEnergyTransfer(m)
+        AnyResponse::NotifyAllowedEnergyTransfer(Box::new(m))
     }
 }
 
@@ -3966,7 +3970,7 @@ impl TryFrom<AnyResponse> for NotifyAllowedEnergyTransferResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyAllowedEnergyTransfer(m) => Ok(m),
+            AnyResponse::NotifyAllowedEnergyTransfer(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3974,7 +3978,7 @@ impl TryFrom<AnyResponse> for NotifyAllowedEnergyTransferResponse {
 
 impl From<NotifyChargingLimitResponse> for AnyResponse {
     fn from(m: NotifyChargingLimitResponse) -> Self {
-        AnyResponse::NotifyChargingLimit(m)
+        AnyResponse::NotifyChargingLimit(Box::new(m))
     }
 }
 
@@ -3982,7 +3986,7 @@ impl TryFrom<AnyResponse> for NotifyChargingLimitResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyChargingLimit(m) => Ok(m),
+            AnyResponse::NotifyChargingLimit(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -3990,7 +3994,7 @@ impl TryFrom<AnyResponse> for NotifyChargingLimitResponse {
 
 impl From<NotifyCustomerInformationResponse> for AnyResponse {
     fn from(m: NotifyCustomerInformationResponse) -> Self {
-        AnyResponse::NotifyCustomerInformation(m)
+        AnyResponse::NotifyCustomerInformation(Box::new(m))
     }
 }
 
@@ -3998,7 +4002,7 @@ impl TryFrom<AnyResponse> for NotifyCustomerInformationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyCustomerInformation(m) => Ok(m),
+            AnyResponse::NotifyCustomerInformation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4006,7 +4010,7 @@ impl TryFrom<AnyResponse> for NotifyCustomerInformationResponse {
 
 impl From<NotifyDERAlarmResponse> for AnyResponse {
     fn from(m: NotifyDERAlarmResponse) -> Self {
-        AnyResponse::NotifyDERAlarm(m)
+        AnyResponse::NotifyDERAlarm(Box::new(m))
     }
 }
 
@@ -4014,7 +4018,7 @@ impl TryFrom<AnyResponse> for NotifyDERAlarmResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyDERAlarm(m) => Ok(m),
+            AnyResponse::NotifyDERAlarm(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4022,7 +4026,7 @@ impl TryFrom<AnyResponse> for NotifyDERAlarmResponse {
 
 impl From<NotifyDERStartStopResponse> for AnyResponse {
     fn from(m: NotifyDERStartStopResponse) -> Self {
-        AnyResponse::NotifyDERStartStop(m)
+        AnyResponse::NotifyDERStartStop(Box::new(m))
     }
 }
 
@@ -4030,7 +4034,7 @@ impl TryFrom<AnyResponse> for NotifyDERStartStopResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyDERStartStop(m) => Ok(m),
+            AnyResponse::NotifyDERStartStop(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4038,7 +4042,7 @@ impl TryFrom<AnyResponse> for NotifyDERStartStopResponse {
 
 impl From<NotifyDisplayMessagesResponse> for AnyResponse {
     fn from(m: NotifyDisplayMessagesResponse) -> Self {
-        AnyResponse::NotifyDisplayMessages(m)
+        AnyResponse::NotifyDisplayMessages(Box::new(m))
     }
 }
 
@@ -4046,7 +4050,7 @@ impl TryFrom<AnyResponse> for NotifyDisplayMessagesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyDisplayMessages(m) => Ok(m),
+            AnyResponse::NotifyDisplayMessages(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4054,7 +4058,7 @@ impl TryFrom<AnyResponse> for NotifyDisplayMessagesResponse {
 
 impl From<NotifyEVChargingNeedsResponse> for AnyResponse {
     fn from(m: NotifyEVChargingNeedsResponse) -> Self {
-        AnyResponse::NotifyEVChargingNeeds(m)
+        AnyResponse::NotifyEVChargingNeeds(Box::new(m))
     }
 }
 
@@ -4062,7 +4066,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingNeedsResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyEVChargingNeeds(m) => Ok(m),
+            AnyResponse::NotifyEVChargingNeeds(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4070,7 +4074,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingNeedsResponse {
 
 impl From<NotifyEVChargingScheduleResponse> for AnyResponse {
     fn from(m: NotifyEVChargingScheduleResponse) -> Self {
-        AnyResponse::NotifyEVChargingSchedule(m)
+        AnyResponse::NotifyEVChargingSchedule(Box::new(m))
     }
 }
 
@@ -4078,7 +4082,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingScheduleResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyEVChargingSchedule(m) => Ok(m),
+            AnyResponse::NotifyEVChargingSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4086,7 +4090,7 @@ impl TryFrom<AnyResponse> for NotifyEVChargingScheduleResponse {
 
 impl From<NotifyEventResponse> for AnyResponse {
     fn from(m: NotifyEventResponse) -> Self {
-        AnyResponse::NotifyEvent(m)
+        AnyResponse::NotifyEvent(Box::new(m))
     }
 }
 
@@ -4094,7 +4098,7 @@ impl TryFrom<AnyResponse> for NotifyEventResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyEvent(m) => Ok(m),
+            AnyResponse::NotifyEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4102,7 +4106,7 @@ impl TryFrom<AnyResponse> for NotifyEventResponse {
 
 impl From<NotifyMonitoringReportResponse> for AnyResponse {
     fn from(m: NotifyMonitoringReportResponse) -> Self {
-        AnyResponse::NotifyMonitoringReport(m)
+        AnyResponse::NotifyMonitoringReport(Box::new(m))
     }
 }
 
@@ -4110,7 +4114,7 @@ impl TryFrom<AnyResponse> for NotifyMonitoringReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyMonitoringReport(m) => Ok(m),
+            AnyResponse::NotifyMonitoringReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4118,7 +4122,7 @@ impl TryFrom<AnyResponse> for NotifyMonitoringReportResponse {
 
 impl From<NotifyPriorityChargingResponse> for AnyResponse {
     fn from(m: NotifyPriorityChargingResponse) -> Self {
-        AnyResponse::NotifyPriorityCharging(m)
+        AnyResponse::NotifyPriorityCharging(Box::new(m))
     }
 }
 
@@ -4126,7 +4130,7 @@ impl TryFrom<AnyResponse> for NotifyPriorityChargingResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyPriorityCharging(m) => Ok(m),
+            AnyResponse::NotifyPriorityCharging(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4134,7 +4138,7 @@ impl TryFrom<AnyResponse> for NotifyPriorityChargingResponse {
 
 impl From<NotifyReportResponse> for AnyResponse {
     fn from(m: NotifyReportResponse) -> Self {
-        AnyResponse::NotifyReport(m)
+        AnyResponse::NotifyReport(Box::new(m))
     }
 }
 
@@ -4142,7 +4146,7 @@ impl TryFrom<AnyResponse> for NotifyReportResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyReport(m) => Ok(m),
+            AnyResponse::NotifyReport(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4150,7 +4154,7 @@ impl TryFrom<AnyResponse> for NotifyReportResponse {
 
 impl From<NotifySettlementResponse> for AnyResponse {
     fn from(m: NotifySettlementResponse) -> Self {
-        AnyResponse::NotifySettlement(m)
+        AnyResponse::NotifySettlement(Box::new(m))
     }
 }
 
@@ -4158,7 +4162,7 @@ impl TryFrom<AnyResponse> for NotifySettlementResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifySettlement(m) => Ok(m),
+            AnyResponse::NotifySettlement(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4166,7 +4170,7 @@ impl TryFrom<AnyResponse> for NotifySettlementResponse {
 
 impl From<NotifyWebPaymentStartedResponse> for AnyResponse {
     fn from(m: NotifyWebPaymentStartedResponse) -> Self {
-        AnyResponse::NotifyWebPaymentStarted(m)
+        AnyResponse::NotifyWebPaymentStarted(Box::new(m))
     }
 }
 
@@ -4174,7 +4178,7 @@ impl TryFrom<AnyResponse> for NotifyWebPaymentStartedResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::NotifyWebPaymentStarted(m) => Ok(m),
+            AnyResponse::NotifyWebPaymentStarted(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4182,7 +4186,7 @@ impl TryFrom<AnyResponse> for NotifyWebPaymentStartedResponse {
 
 impl From<OpenPeriodicEventStreamResponse> for AnyResponse {
     fn from(m: OpenPeriodicEventStreamResponse) -> Self {
-        AnyResponse::OpenPeriodicEventStream(m)
+        AnyResponse::OpenPeriodicEventStream(Box::new(m))
     }
 }
 
@@ -4190,7 +4194,7 @@ impl TryFrom<AnyResponse> for OpenPeriodicEventStreamResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::OpenPeriodicEventStream(m) => Ok(m),
+            AnyResponse::OpenPeriodicEventStream(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4198,7 +4202,7 @@ impl TryFrom<AnyResponse> for OpenPeriodicEventStreamResponse {
 
 impl From<PublishFirmwareResponse> for AnyResponse {
     fn from(m: PublishFirmwareResponse) -> Self {
-        AnyResponse::PublishFirmware(m)
+        AnyResponse::PublishFirmware(Box::new(m))
     }
 }
 
@@ -4206,7 +4210,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::PublishFirmware(m) => Ok(m),
+            AnyResponse::PublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4214,7 +4218,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareResponse {
 
 impl From<PublishFirmwareStatusNotificationResponse> for AnyResponse {
     fn from(m: PublishFirmwareStatusNotificationResponse) -> Self {
-        AnyResponse::PublishFirmwareStatusNotification(m)
+        AnyResponse::PublishFirmwareStatusNotification(Box::new(m))
     }
 }
 
@@ -4222,7 +4226,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareStatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::PublishFirmwareStatusNotification(m) => Ok(m),
+            AnyResponse::PublishFirmwareStatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4230,7 +4234,7 @@ impl TryFrom<AnyResponse> for PublishFirmwareStatusNotificationResponse {
 
 impl From<PullDynamicScheduleUpdateResponse> for AnyResponse {
     fn from(m: PullDynamicScheduleUpdateResponse) -> Self {
-        AnyResponse::PullDynamicScheduleUpdate(m)
+        AnyResponse::PullDynamicScheduleUpdate(Box::new(m))
     }
 }
 
@@ -4238,7 +4242,7 @@ impl TryFrom<AnyResponse> for PullDynamicScheduleUpdateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::PullDynamicScheduleUpdate(m) => Ok(m),
+            AnyResponse::PullDynamicScheduleUpdate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4246,7 +4250,7 @@ impl TryFrom<AnyResponse> for PullDynamicScheduleUpdateResponse {
 
 impl From<ReportChargingProfilesResponse> for AnyResponse {
     fn from(m: ReportChargingProfilesResponse) -> Self {
-        AnyResponse::ReportChargingProfiles(m)
+        AnyResponse::ReportChargingProfiles(Box::new(m))
     }
 }
 
@@ -4254,7 +4258,7 @@ impl TryFrom<AnyResponse> for ReportChargingProfilesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReportChargingProfiles(m) => Ok(m),
+            AnyResponse::ReportChargingProfiles(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4262,7 +4266,7 @@ impl TryFrom<AnyResponse> for ReportChargingProfilesResponse {
 
 impl From<ReportDERControlResponse> for AnyResponse {
     fn from(m: ReportDERControlResponse) -> Self {
-        AnyResponse::ReportDERControl(m)
+        AnyResponse::ReportDERControl(Box::new(m))
     }
 }
 
@@ -4270,7 +4274,7 @@ impl TryFrom<AnyResponse> for ReportDERControlResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReportDERControl(m) => Ok(m),
+            AnyResponse::ReportDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4278,7 +4282,7 @@ impl TryFrom<AnyResponse> for ReportDERControlResponse {
 
 impl From<RequestBatterySwapResponse> for AnyResponse {
     fn from(m: RequestBatterySwapResponse) -> Self {
-        AnyResponse::RequestBatterySwap(m)
+        AnyResponse::RequestBatterySwap(Box::new(m))
     }
 }
 
@@ -4286,7 +4290,7 @@ impl TryFrom<AnyResponse> for RequestBatterySwapResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RequestBatterySwap(m) => Ok(m),
+            AnyResponse::RequestBatterySwap(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4294,7 +4298,7 @@ impl TryFrom<AnyResponse> for RequestBatterySwapResponse {
 
 impl From<RequestStartTransactionResponse> for AnyResponse {
     fn from(m: RequestStartTransactionResponse) -> Self {
-        AnyResponse::RequestStartTransaction(m)
+        AnyResponse::RequestStartTransaction(Box::new(m))
     }
 }
 
@@ -4302,7 +4306,7 @@ impl TryFrom<AnyResponse> for RequestStartTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RequestStartTransaction(m) => Ok(m),
+            AnyResponse::RequestStartTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4310,7 +4314,7 @@ impl TryFrom<AnyResponse> for RequestStartTransactionResponse {
 
 impl From<RequestStopTransactionResponse> for AnyResponse {
     fn from(m: RequestStopTransactionResponse) -> Self {
-        AnyResponse::RequestStopTransaction(m)
+        AnyResponse::RequestStopTransaction(Box::new(m))
     }
 }
 
@@ -4318,7 +4322,7 @@ impl TryFrom<AnyResponse> for RequestStopTransactionResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::RequestStopTransaction(m) => Ok(m),
+            AnyResponse::RequestStopTransaction(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4326,7 +4330,7 @@ impl TryFrom<AnyResponse> for RequestStopTransactionResponse {
 
 impl From<ReservationStatusUpdateResponse> for AnyResponse {
     fn from(m: ReservationStatusUpdateResponse) -> Self {
-        AnyResponse::ReservationStatusUpdate(m)
+        AnyResponse::ReservationStatusUpdate(Box::new(m))
     }
 }
 
@@ -4334,7 +4338,7 @@ impl TryFrom<AnyResponse> for ReservationStatusUpdateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReservationStatusUpdate(m) => Ok(m),
+            AnyResponse::ReservationStatusUpdate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4342,7 +4346,7 @@ impl TryFrom<AnyResponse> for ReservationStatusUpdateResponse {
 
 impl From<ReserveNowResponse> for AnyResponse {
     fn from(m: ReserveNowResponse) -> Self {
-        AnyResponse::ReserveNow(m)
+        AnyResponse::ReserveNow(Box::new(m))
     }
 }
 
@@ -4350,7 +4354,7 @@ impl TryFrom<AnyResponse> for ReserveNowResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::ReserveNow(m) => Ok(m),
+            AnyResponse::ReserveNow(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4358,7 +4362,7 @@ impl TryFrom<AnyResponse> for ReserveNowResponse {
 
 impl From<ResetResponse> for AnyResponse {
     fn from(m: ResetResponse) -> Self {
-        AnyResponse::Reset(m)
+        AnyResponse::Reset(Box::new(m))
     }
 }
 
@@ -4366,7 +4370,7 @@ impl TryFrom<AnyResponse> for ResetResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::Reset(m) => Ok(m),
+            AnyResponse::Reset(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4374,7 +4378,7 @@ impl TryFrom<AnyResponse> for ResetResponse {
 
 impl From<SecurityEventNotificationResponse> for AnyResponse {
     fn from(m: SecurityEventNotificationResponse) -> Self {
-        AnyResponse::SecurityEventNotification(m)
+        AnyResponse::SecurityEventNotification(Box::new(m))
     }
 }
 
@@ -4382,7 +4386,7 @@ impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SecurityEventNotification(m) => Ok(m),
+            AnyResponse::SecurityEventNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4390,7 +4394,7 @@ impl TryFrom<AnyResponse> for SecurityEventNotificationResponse {
 
 impl From<SendLocalListResponse> for AnyResponse {
     fn from(m: SendLocalListResponse) -> Self {
-        AnyResponse::SendLocalList(m)
+        AnyResponse::SendLocalList(Box::new(m))
     }
 }
 
@@ -4398,7 +4402,7 @@ impl TryFrom<AnyResponse> for SendLocalListResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SendLocalList(m) => Ok(m),
+            AnyResponse::SendLocalList(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4406,7 +4410,7 @@ impl TryFrom<AnyResponse> for SendLocalListResponse {
 
 impl From<SetChargingProfileResponse> for AnyResponse {
     fn from(m: SetChargingProfileResponse) -> Self {
-        AnyResponse::SetChargingProfile(m)
+        AnyResponse::SetChargingProfile(Box::new(m))
     }
 }
 
@@ -4414,7 +4418,7 @@ impl TryFrom<AnyResponse> for SetChargingProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetChargingProfile(m) => Ok(m),
+            AnyResponse::SetChargingProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4422,7 +4426,7 @@ impl TryFrom<AnyResponse> for SetChargingProfileResponse {
 
 impl From<SetDERControlResponse> for AnyResponse {
     fn from(m: SetDERControlResponse) -> Self {
-        AnyResponse::SetDERControl(m)
+        AnyResponse::SetDERControl(Box::new(m))
     }
 }
 
@@ -4430,7 +4434,7 @@ impl TryFrom<AnyResponse> for SetDERControlResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetDERControl(m) => Ok(m),
+            AnyResponse::SetDERControl(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4438,7 +4442,7 @@ impl TryFrom<AnyResponse> for SetDERControlResponse {
 
 impl From<SetDefaultTariffResponse> for AnyResponse {
     fn from(m: SetDefaultTariffResponse) -> Self {
-        AnyResponse::SetDefaultTariff(m)
+        AnyResponse::SetDefaultTariff(Box::new(m))
     }
 }
 
@@ -4446,7 +4450,7 @@ impl TryFrom<AnyResponse> for SetDefaultTariffResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetDefaultTariff(m) => Ok(m),
+            AnyResponse::SetDefaultTariff(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4454,7 +4458,7 @@ impl TryFrom<AnyResponse> for SetDefaultTariffResponse {
 
 impl From<SetDisplayMessageResponse> for AnyResponse {
     fn from(m: SetDisplayMessageResponse) -> Self {
-        AnyResponse::SetDisplayMessage(m)
+        AnyResponse::SetDisplayMessage(Box::new(m))
     }
 }
 
@@ -4462,7 +4466,7 @@ impl TryFrom<AnyResponse> for SetDisplayMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetDisplayMessage(m) => Ok(m),
+            AnyResponse::SetDisplayMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4470,7 +4474,7 @@ impl TryFrom<AnyResponse> for SetDisplayMessageResponse {
 
 impl From<SetMonitoringBaseResponse> for AnyResponse {
     fn from(m: SetMonitoringBaseResponse) -> Self {
-        AnyResponse::SetMonitoringBase(m)
+        AnyResponse::SetMonitoringBase(Box::new(m))
     }
 }
 
@@ -4478,7 +4482,7 @@ impl TryFrom<AnyResponse> for SetMonitoringBaseResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetMonitoringBase(m) => Ok(m),
+            AnyResponse::SetMonitoringBase(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4486,7 +4490,7 @@ impl TryFrom<AnyResponse> for SetMonitoringBaseResponse {
 
 impl From<SetMonitoringLevelResponse> for AnyResponse {
     fn from(m: SetMonitoringLevelResponse) -> Self {
-        AnyResponse::SetMonitoringLevel(m)
+        AnyResponse::SetMonitoringLevel(Box::new(m))
     }
 }
 
@@ -4494,7 +4498,7 @@ impl TryFrom<AnyResponse> for SetMonitoringLevelResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetMonitoringLevel(m) => Ok(m),
+            AnyResponse::SetMonitoringLevel(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4502,7 +4506,7 @@ impl TryFrom<AnyResponse> for SetMonitoringLevelResponse {
 
 impl From<SetNetworkProfileResponse> for AnyResponse {
     fn from(m: SetNetworkProfileResponse) -> Self {
-        AnyResponse::SetNetworkProfile(m)
+        AnyResponse::SetNetworkProfile(Box::new(m))
     }
 }
 
@@ -4510,7 +4514,7 @@ impl TryFrom<AnyResponse> for SetNetworkProfileResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetNetworkProfile(m) => Ok(m),
+            AnyResponse::SetNetworkProfile(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4518,7 +4522,7 @@ impl TryFrom<AnyResponse> for SetNetworkProfileResponse {
 
 impl From<SetVariableMonitoringResponse> for AnyResponse {
     fn from(m: SetVariableMonitoringResponse) -> Self {
-        AnyResponse::SetVariableMonitoring(m)
+        AnyResponse::SetVariableMonitoring(Box::new(m))
     }
 }
 
@@ -4526,7 +4530,7 @@ impl TryFrom<AnyResponse> for SetVariableMonitoringResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetVariableMonitoring(m) => Ok(m),
+            AnyResponse::SetVariableMonitoring(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4534,7 +4538,7 @@ impl TryFrom<AnyResponse> for SetVariableMonitoringResponse {
 
 impl From<SetVariablesResponse> for AnyResponse {
     fn from(m: SetVariablesResponse) -> Self {
-        AnyResponse::SetVariables(m)
+        AnyResponse::SetVariables(Box::new(m))
     }
 }
 
@@ -4542,7 +4546,7 @@ impl TryFrom<AnyResponse> for SetVariablesResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SetVariables(m) => Ok(m),
+            AnyResponse::SetVariables(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4550,7 +4554,7 @@ impl TryFrom<AnyResponse> for SetVariablesResponse {
 
 impl From<SignCertificateResponse> for AnyResponse {
     fn from(m: SignCertificateResponse) -> Self {
-        AnyResponse::SignCertificate(m)
+        AnyResponse::SignCertificate(Box::new(m))
     }
 }
 
@@ -4558,7 +4562,7 @@ impl TryFrom<AnyResponse> for SignCertificateResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::SignCertificate(m) => Ok(m),
+            AnyResponse::SignCertificate(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4566,7 +4570,7 @@ impl TryFrom<AnyResponse> for SignCertificateResponse {
 
 impl From<StatusNotificationResponse> for AnyResponse {
     fn from(m: StatusNotificationResponse) -> Self {
-        AnyResponse::StatusNotification(m)
+        AnyResponse::StatusNotification(Box::new(m))
     }
 }
 
@@ -4574,7 +4578,7 @@ impl TryFrom<AnyResponse> for StatusNotificationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::StatusNotification(m) => Ok(m),
+            AnyResponse::StatusNotification(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4582,7 +4586,7 @@ impl TryFrom<AnyResponse> for StatusNotificationResponse {
 
 impl From<TransactionEventResponse> for AnyResponse {
     fn from(m: TransactionEventResponse) -> Self {
-        AnyResponse::TransactionEvent(m)
+        AnyResponse::TransactionEvent(Box::new(m))
     }
 }
 
@@ -4590,7 +4594,7 @@ impl TryFrom<AnyResponse> for TransactionEventResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::TransactionEvent(m) => Ok(m),
+            AnyResponse::TransactionEvent(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4598,7 +4602,7 @@ impl TryFrom<AnyResponse> for TransactionEventResponse {
 
 impl From<TriggerMessageResponse> for AnyResponse {
     fn from(m: TriggerMessageResponse) -> Self {
-        AnyResponse::TriggerMessage(m)
+        AnyResponse::TriggerMessage(Box::new(m))
     }
 }
 
@@ -4606,7 +4610,7 @@ impl TryFrom<AnyResponse> for TriggerMessageResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::TriggerMessage(m) => Ok(m),
+            AnyResponse::TriggerMessage(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4614,7 +4618,7 @@ impl TryFrom<AnyResponse> for TriggerMessageResponse {
 
 impl From<UnlockConnectorResponse> for AnyResponse {
     fn from(m: UnlockConnectorResponse) -> Self {
-        AnyResponse::UnlockConnector(m)
+        AnyResponse::UnlockConnector(Box::new(m))
     }
 }
 
@@ -4622,7 +4626,7 @@ impl TryFrom<AnyResponse> for UnlockConnectorResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UnlockConnector(m) => Ok(m),
+            AnyResponse::UnlockConnector(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4630,7 +4634,7 @@ impl TryFrom<AnyResponse> for UnlockConnectorResponse {
 
 impl From<UnpublishFirmwareResponse> for AnyResponse {
     fn from(m: UnpublishFirmwareResponse) -> Self {
-        AnyResponse::UnpublishFirmware(m)
+        AnyResponse::UnpublishFirmware(Box::new(m))
     }
 }
 
@@ -4638,7 +4642,7 @@ impl TryFrom<AnyResponse> for UnpublishFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UnpublishFirmware(m) => Ok(m),
+            AnyResponse::UnpublishFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4646,7 +4650,7 @@ impl TryFrom<AnyResponse> for UnpublishFirmwareResponse {
 
 impl From<UpdateDynamicScheduleResponse> for AnyResponse {
     fn from(m: UpdateDynamicScheduleResponse) -> Self {
-        AnyResponse::UpdateDynamicSchedule(m)
+        AnyResponse::UpdateDynamicSchedule(Box::new(m))
     }
 }
 
@@ -4654,7 +4658,7 @@ impl TryFrom<AnyResponse> for UpdateDynamicScheduleResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UpdateDynamicSchedule(m) => Ok(m),
+            AnyResponse::UpdateDynamicSchedule(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4662,7 +4666,7 @@ impl TryFrom<AnyResponse> for UpdateDynamicScheduleResponse {
 
 impl From<UpdateFirmwareResponse> for AnyResponse {
     fn from(m: UpdateFirmwareResponse) -> Self {
-        AnyResponse::UpdateFirmware(m)
+        AnyResponse::UpdateFirmware(Box::new(m))
     }
 }
 
@@ -4670,7 +4674,7 @@ impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UpdateFirmware(m) => Ok(m),
+            AnyResponse::UpdateFirmware(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4678,7 +4682,7 @@ impl TryFrom<AnyResponse> for UpdateFirmwareResponse {
 
 impl From<UsePriorityChargingResponse> for AnyResponse {
     fn from(m: UsePriorityChargingResponse) -> Self {
-        AnyResponse::UsePriorityCharging(m)
+        AnyResponse::UsePriorityCharging(Box::new(m))
     }
 }
 
@@ -4686,7 +4690,7 @@ impl TryFrom<AnyResponse> for UsePriorityChargingResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::UsePriorityCharging(m) => Ok(m),
+            AnyResponse::UsePriorityCharging(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4694,7 +4698,7 @@ impl TryFrom<AnyResponse> for UsePriorityChargingResponse {
 
 impl From<VatNumberValidationResponse> for AnyResponse {
     fn from(m: VatNumberValidationResponse) -> Self {
-        AnyResponse::VatNumberValidation(m)
+        AnyResponse::VatNumberValidation(Box::new(m))
     }
 }
 
@@ -4702,7 +4706,7 @@ impl TryFrom<AnyResponse> for VatNumberValidationResponse {
     type Error = AnyResponse;
     fn try_from(m: AnyResponse) -> Result<Self, AnyResponse> {
         match m {
-            AnyResponse::VatNumberValidation(m) => Ok(m),
+            AnyResponse::VatNumberValidation(m) => Ok(*m),
             other => Err(other),
         }
     }
@@ -4711,133 +4715,228 @@ impl TryFrom<AnyResponse> for VatNumberValidationResponse {
 /// Decodes the request payload of `action` (shape only; see [`Validate`]).
 pub fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeError> {
     match action {
-        "AFRRSignal" => crate::decode(payload).map(AnyRequest::AFRRSignal),
+        "AFRRSignal" => crate::decode(payload).map(|m| AnyRequest::AFRRSignal(Box::new(m))),
         "AdjustPeriodicEventStream" => {
-            crate::decode(payload).map(AnyRequest::AdjustPeriodicEventStream)
+            crate::decode(payload).map(|m| AnyRequest::AdjustPeriodicEventStream(Box::new(m)))
         }
-        "Authorize" => crate::decode(payload).map(AnyRequest::Authorize),
-        "BatterySwap" => crate::decode(payload).map(AnyRequest::BatterySwap),
-        "BootNotification" => crate::decode(payload).map(AnyRequest::BootNotification),
-        "CancelReservation" => crate::decode(payload).map(AnyRequest::CancelReservation),
-        "CertificateSigned" => crate::decode(payload).map(AnyRequest::CertificateSigned),
-        "ChangeAvailability" => crate::decode(payload).map(AnyRequest::ChangeAvailability),
+        "Authorize" => crate::decode(payload).map(|m| AnyRequest::Authorize(Box::new(m))),
+        "BatterySwap" => crate::decode(payload).map(|m| AnyRequest::BatterySwap(Box::new(m))),
+        "BootNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::BootNotification(Box::new(m)))
+        }
+        "CancelReservation" => {
+            crate::decode(payload).map(|m| AnyRequest::CancelReservation(Box::new(m)))
+        }
+        "CertificateSigned" => {
+            crate::decode(payload).map(|m| AnyRequest::CertificateSigned(Box::new(m)))
+        }
+        "ChangeAvailability" => {
+            crate::decode(payload).map(|m| AnyRequest::ChangeAvailability(Box::new(m)))
+        }
         "ChangeTransactionTariff" => {
-            crate::decode(payload).map(AnyRequest::ChangeTransactionTariff)
+            crate::decode(payload).map(|m| AnyRequest::ChangeTransactionTariff(Box::new(m)))
         }
-        "ClearCache" => crate::decode(payload).map(AnyRequest::ClearCache),
-        "ClearChargingProfile" => crate::decode(payload).map(AnyRequest::ClearChargingProfile),
-        "ClearDERControl" => crate::decode(payload).map(AnyRequest::ClearDERControl),
-        "ClearDisplayMessage" => crate::decode(payload).map(AnyRequest::ClearDisplayMessage),
-        "ClearTariffs" => crate::decode(payload).map(AnyRequest::ClearTariffs),
+        "ClearCache" => crate::decode(payload).map(|m| AnyRequest::ClearCache(Box::new(m))),
+        "ClearChargingProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearChargingProfile(Box::new(m)))
+        }
+        "ClearDERControl" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearDERControl(Box::new(m)))
+        }
+        "ClearDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearDisplayMessage(Box::new(m)))
+        }
+        "ClearTariffs" => crate::decode(payload).map(|m| AnyRequest::ClearTariffs(Box::new(m))),
         "ClearVariableMonitoring" => {
-            crate::decode(payload).map(AnyRequest::ClearVariableMonitoring)
+            crate::decode(payload).map(|m| AnyRequest::ClearVariableMonitoring(Box::new(m)))
         }
-        "ClearedChargingLimit" => crate::decode(payload).map(AnyRequest::ClearedChargingLimit),
+        "ClearedChargingLimit" => {
+            crate::decode(payload).map(|m| AnyRequest::ClearedChargingLimit(Box::new(m)))
+        }
         "ClosePeriodicEventStream" => {
-            crate::decode(payload).map(AnyRequest::ClosePeriodicEventStream)
+            crate::decode(payload).map(|m| AnyRequest::ClosePeriodicEventStream(Box::new(m)))
         }
-        "CostUpdated" => crate::decode(payload).map(AnyRequest::CostUpdated),
-        "CustomerInformation" => crate::decode(payload).map(AnyRequest::CustomerInformation),
-        "DataTransfer" => crate::decode(payload).map(AnyRequest::DataTransfer),
-        "DeleteCertificate" => crate::decode(payload).map(AnyRequest::DeleteCertificate),
+        "CostUpdated" => crate::decode(payload).map(|m| AnyRequest::CostUpdated(Box::new(m))),
+        "CustomerInformation" => {
+            crate::decode(payload).map(|m| AnyRequest::CustomerInformation(Box::new(m)))
+        }
+        "DataTransfer" => crate::decode(payload).map(|m| AnyRequest::DataTransfer(Box::new(m))),
+        "DeleteCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::DeleteCertificate(Box::new(m)))
+        }
         "FirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::FirmwareStatusNotification)
+            crate::decode(payload).map(|m| AnyRequest::FirmwareStatusNotification(Box::new(m)))
         }
-        "Get15118EVCertificate" => crate::decode(payload).map(AnyRequest::Get15118EVCertificate),
-        "GetBaseReport" => crate::decode(payload).map(AnyRequest::GetBaseReport),
+        "Get15118EVCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::Get15118EVCertificate(Box::new(m)))
+        }
+        "GetBaseReport" => crate::decode(payload).map(|m| AnyRequest::GetBaseReport(Box::new(m))),
         "GetCertificateChainStatus" => {
-            crate::decode(payload).map(AnyRequest::GetCertificateChainStatus)
+            crate::decode(payload).map(|m| AnyRequest::GetCertificateChainStatus(Box::new(m)))
         }
-        "GetCertificateStatus" => crate::decode(payload).map(AnyRequest::GetCertificateStatus),
-        "GetChargingProfiles" => crate::decode(payload).map(AnyRequest::GetChargingProfiles),
-        "GetCompositeSchedule" => crate::decode(payload).map(AnyRequest::GetCompositeSchedule),
-        "GetDERControl" => crate::decode(payload).map(AnyRequest::GetDERControl),
-        "GetDisplayMessages" => crate::decode(payload).map(AnyRequest::GetDisplayMessages),
+        "GetCertificateStatus" => {
+            crate::decode(payload).map(|m| AnyRequest::GetCertificateStatus(Box::new(m)))
+        }
+        "GetChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyRequest::GetChargingProfiles(Box::new(m)))
+        }
+        "GetCompositeSchedule" => {
+            crate::decode(payload).map(|m| AnyRequest::GetCompositeSchedule(Box::new(m)))
+        }
+        "GetDERControl" => crate::decode(payload).map(|m| AnyRequest::GetDERControl(Box::new(m))),
+        "GetDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyRequest::GetDisplayMessages(Box::new(m)))
+        }
         "GetInstalledCertificateIds" => {
-            crate::decode(payload).map(AnyRequest::GetInstalledCertificateIds)
+            crate::decode(payload).map(|m| AnyRequest::GetInstalledCertificateIds(Box::new(m)))
         }
-        "GetLocalListVersion" => crate::decode(payload).map(AnyRequest::GetLocalListVersion),
-        "GetLog" => crate::decode(payload).map(AnyRequest::GetLog),
-        "GetMonitoringReport" => crate::decode(payload).map(AnyRequest::GetMonitoringReport),
-        "GetPeriodicEventStream" => crate::decode(payload).map(AnyRequest::GetPeriodicEventStream),
-        "GetReport" => crate::decode(payload).map(AnyRequest::GetReport),
-        "GetTariffs" => crate::decode(payload).map(AnyRequest::GetTariffs),
-        "GetTransactionStatus" => crate::decode(payload).map(AnyRequest::GetTransactionStatus),
-        "GetVariables" => crate::decode(payload).map(AnyRequest::GetVariables),
-        "Heartbeat" => crate::decode(payload).map(AnyRequest::Heartbeat),
-        "InstallCertificate" => crate::decode(payload).map(AnyRequest::InstallCertificate),
-        "LogStatusNotification" => crate::decode(payload).map(AnyRequest::LogStatusNotification),
-        "MeterValues" => crate::decode(payload).map(AnyRequest::MeterValues),
+        "GetLocalListVersion" => {
+            crate::decode(payload).map(|m| AnyRequest::GetLocalListVersion(Box::new(m)))
+        }
+        "GetLog" => crate::decode(payload).map(|m| AnyRequest::GetLog(Box::new(m))),
+        "GetMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyRequest::GetMonitoringReport(Box::new(m)))
+        }
+        "GetPeriodicEventStream" => {
+            crate::decode(payload).map(|m| AnyRequest::GetPeriodicEventStream(Box::new(m)))
+        }
+        "GetReport" => crate::decode(payload).map(|m| AnyRequest::GetReport(Box::new(m))),
+        "GetTariffs" => crate::decode(payload).map(|m| AnyRequest::GetTariffs(Box::new(m))),
+        "GetTransactionStatus" => {
+            crate::decode(payload).map(|m| AnyRequest::GetTransactionStatus(Box::new(m)))
+        }
+        "GetVariables" => crate::decode(payload).map(|m| AnyRequest::GetVariables(Box::new(m))),
+        "Heartbeat" => crate::decode(payload).map(|m| AnyRequest::Heartbeat(Box::new(m))),
+        "InstallCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::InstallCertificate(Box::new(m)))
+        }
+        "LogStatusNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::LogStatusNotification(Box::new(m)))
+        }
+        "MeterValues" => crate::decode(payload).map(|m| AnyRequest::MeterValues(Box::new(m))),
         "NotifyAllowedEnergyTransfer" => {
-            crate::decode(payload).map(AnyRequest::NotifyAllowedEnergyTransfer)
+            crate::decode(payload).map(|m| AnyRequest::NotifyAllowedEnergyTransfer(Box::new(m)))
         }
-        "NotifyChargingLimit" => crate::decode(payload).map(AnyRequest::NotifyChargingLimit),
+        "NotifyChargingLimit" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyChargingLimit(Box::new(m)))
+        }
         "NotifyCustomerInformation" => {
-            crate::decode(payload).map(AnyRequest::NotifyCustomerInformation)
+            crate::decode(payload).map(|m| AnyRequest::NotifyCustomerInformation(Box::new(m)))
         }
-        "NotifyDERAlarm" => crate::decode(payload).map(AnyRequest::NotifyDERAlarm),
-        "NotifyDERStartStop" => crate::decode(payload).map(AnyRequest::NotifyDERStartStop),
-        "NotifyDisplayMessages" => crate::decode(payload).map(AnyRequest::NotifyDisplayMessages),
-        "NotifyEVChargingNeeds" => crate::decode(payload).map(AnyRequest::NotifyEVChargingNeeds),
+        "NotifyDERAlarm" => crate::decode(payload).map(|m| AnyRequest::NotifyDERAlarm(Box::new(m))),
+        "NotifyDERStartStop" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyDERStartStop(Box::new(m)))
+        }
+        "NotifyDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyDisplayMessages(Box::new(m)))
+        }
+        "NotifyEVChargingNeeds" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyEVChargingNeeds(Box::new(m)))
+        }
         "NotifyEVChargingSchedule" => {
-            crate::decode(payload).map(AnyRequest::NotifyEVChargingSchedule)
+            crate::decode(payload).map(|m| AnyRequest::NotifyEVChargingSchedule(Box::new(m)))
         }
-        "NotifyEvent" => crate::decode(payload).map(AnyRequest::NotifyEvent),
-        "NotifyMonitoringReport" => crate::decode(payload).map(AnyRequest::NotifyMonitoringReport),
+        "NotifyEvent" => crate::decode(payload).map(|m| AnyRequest::NotifyEvent(Box::new(m))),
+        "NotifyMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyMonitoringReport(Box::new(m)))
+        }
         "NotifyPeriodicEventStream" => {
-            crate::decode(payload).map(AnyRequest::NotifyPeriodicEventStream)
+            crate::decode(payload).map(|m| AnyRequest::NotifyPeriodicEventStream(Box::new(m)))
         }
-        "NotifyPriorityCharging" => crate::decode(payload).map(AnyRequest::NotifyPriorityCharging),
-        "NotifyReport" => crate::decode(payload).map(AnyRequest::NotifyReport),
-        "NotifySettlement" => crate::decode(payload).map(AnyRequest::NotifySettlement),
+        "NotifyPriorityCharging" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifyPriorityCharging(Box::new(m)))
+        }
+        "NotifyReport" => crate::decode(payload).map(|m| AnyRequest::NotifyReport(Box::new(m))),
+        "NotifySettlement" => {
+            crate::decode(payload).map(|m| AnyRequest::NotifySettlement(Box::new(m)))
+        }
         "NotifyWebPaymentStarted" => {
-            crate::decode(payload).map(AnyRequest::NotifyWebPaymentStarted)
+            crate::decode(payload).map(|m| AnyRequest::NotifyWebPaymentStarted(Box::new(m)))
         }
         "OpenPeriodicEventStream" => {
-            crate::decode(payload).map(AnyRequest::OpenPeriodicEventStream)
+            crate::decode(payload).map(|m| AnyRequest::OpenPeriodicEventStream(Box::new(m)))
         }
-        "PublishFirmware" => crate::decode(payload).map(AnyRequest::PublishFirmware),
-        "PublishFirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyRequest::PublishFirmwareStatusNotification)
+        "PublishFirmware" => {
+            crate::decode(payload).map(|m| AnyRequest::PublishFirmware(Box::new(m)))
         }
+        "PublishFirmwareStatusNotification" => crate::decode(payload)
+            .map(|m| AnyRequest::PublishFirmwareStatusNotification(Box::new(m))),
         "PullDynamicScheduleUpdate" => {
-            crate::decode(payload).map(AnyRequest::PullDynamicScheduleUpdate)
+            crate::decode(payload).map(|m| AnyRequest::PullDynamicScheduleUpdate(Box::new(m)))
         }
-        "ReportChargingProfiles" => crate::decode(payload).map(AnyRequest::ReportChargingProfiles),
-        "ReportDERControl" => crate::decode(payload).map(AnyRequest::ReportDERControl),
-        "RequestBatterySwap" => crate::decode(payload).map(AnyRequest::RequestBatterySwap),
+        "ReportChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyRequest::ReportChargingProfiles(Box::new(m)))
+        }
+        "ReportDERControl" => {
+            crate::decode(payload).map(|m| AnyRequest::ReportDERControl(Box::new(m)))
+        }
+        "RequestBatterySwap" => {
+            crate::decode(payload).map(|m| AnyRequest::RequestBatterySwap(Box::new(m)))
+        }
         "RequestStartTransaction" => {
-            crate::decode(payload).map(AnyRequest::RequestStartTransaction)
+            crate::decode(payload).map(|m| AnyRequest::RequestStartTransaction(Box::new(m)))
         }
-        "RequestStopTransaction" => crate::decode(payload).map(AnyRequest::RequestStopTransaction),
+        "RequestStopTransaction" => {
+            crate::decode(payload).map(|m| AnyRequest::RequestStopTransaction(Box::new(m)))
+        }
         "ReservationStatusUpdate" => {
-            crate::decode(payload).map(AnyRequest::ReservationStatusUpdate)
+            crate::decode(payload).map(|m| AnyRequest::ReservationStatusUpdate(Box::new(m)))
         }
-        "ReserveNow" => crate::decode(payload).map(AnyRequest::ReserveNow),
-        "Reset" => crate::decode(payload).map(AnyRequest::Reset),
+        "ReserveNow" => crate::decode(payload).map(|m| AnyRequest::ReserveNow(Box::new(m))),
+        "Reset" => crate::decode(payload).map(|m| AnyRequest::Reset(Box::new(m))),
         "SecurityEventNotification" => {
-            crate::decode(payload).map(AnyRequest::SecurityEventNotification)
+            crate::decode(payload).map(|m| AnyRequest::SecurityEventNotification(Box::new(m)))
         }
-        "SendLocalList" => crate::decode(payload).map(AnyRequest::SendLocalList),
-        "SetChargingProfile" => crate::decode(payload).map(AnyRequest::SetChargingProfile),
-        "SetDERControl" => crate::decode(payload).map(AnyRequest::SetDERControl),
-        "SetDefaultTariff" => crate::decode(payload).map(AnyRequest::SetDefaultTariff),
-        "SetDisplayMessage" => crate::decode(payload).map(AnyRequest::SetDisplayMessage),
-        "SetMonitoringBase" => crate::decode(payload).map(AnyRequest::SetMonitoringBase),
-        "SetMonitoringLevel" => crate::decode(payload).map(AnyRequest::SetMonitoringLevel),
-        "SetNetworkProfile" => crate::decode(payload).map(AnyRequest::SetNetworkProfile),
-        "SetVariableMonitoring" => crate::decode(payload).map(AnyRequest::SetVariableMonitoring),
-        "SetVariables" => crate::decode(payload).map(AnyRequest::SetVariables),
-        "SignCertificate" => crate::decode(payload).map(AnyRequest::SignCertificate),
-        "StatusNotification" => crate::decode(payload).map(AnyRequest::StatusNotification),
-        "TransactionEvent" => crate::decode(payload).map(AnyRequest::TransactionEvent),
-        "TriggerMessage" => crate::decode(payload).map(AnyRequest::TriggerMessage),
-        "UnlockConnector" => crate::decode(payload).map(AnyRequest::UnlockConnector),
-        "UnpublishFirmware" => crate::decode(payload).map(AnyRequest::UnpublishFirmware),
-        "UpdateDynamicSchedule" => crate::decode(payload).map(AnyRequest::UpdateDynamicSchedule),
-        "UpdateFirmware" => crate::decode(payload).map(AnyRequest::UpdateFirmware),
-        "UsePriorityCharging" => crate::decode(payload).map(AnyRequest::UsePriorityCharging),
-        "VatNumberValidation" => crate::decode(payload).map(AnyRequest::VatNumberValidation),
+        "SendLocalList" => crate::decode(payload).map(|m| AnyRequest::SendLocalList(Box::new(m))),
+        "SetChargingProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::SetChargingProfile(Box::new(m)))
+        }
+        "SetDERControl" => crate::decode(payload).map(|m| AnyRequest::SetDERControl(Box::new(m))),
+        "SetDefaultTariff" => {
+            crate::decode(payload).map(|m| AnyRequest::SetDefaultTariff(Box::new(m)))
+        }
+        "SetDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyRequest::SetDisplayMessage(Box::new(m)))
+        }
+        "SetMonitoringBase" => {
+            crate::decode(payload).map(|m| AnyRequest::SetMonitoringBase(Box::new(m)))
+        }
+        "SetMonitoringLevel" => {
+            crate::decode(payload).map(|m| AnyRequest::SetMonitoringLevel(Box::new(m)))
+        }
+        "SetNetworkProfile" => {
+            crate::decode(payload).map(|m| AnyRequest::SetNetworkProfile(Box::new(m)))
+        }
+        "SetVariableMonitoring" => {
+            crate::decode(payload).map(|m| AnyRequest::SetVariableMonitoring(Box::new(m)))
+        }
+        "SetVariables" => crate::decode(payload).map(|m| AnyRequest::SetVariables(Box::new(m))),
+        "SignCertificate" => {
+            crate::decode(payload).map(|m| AnyRequest::SignCertificate(Box::new(m)))
+        }
+        "StatusNotification" => {
+            crate::decode(payload).map(|m| AnyRequest::StatusNotification(Box::new(m)))
+        }
+        "TransactionEvent" => {
+            crate::decode(payload).map(|m| AnyRequest::TransactionEvent(Box::new(m)))
+        }
+        "TriggerMessage" => crate::decode(payload).map(|m| AnyRequest::TriggerMessage(Box::new(m))),
+        "UnlockConnector" => {
+            crate::decode(payload).map(|m| AnyRequest::UnlockConnector(Box::new(m)))
+        }
+        "UnpublishFirmware" => {
+            crate::decode(payload).map(|m| AnyRequest::UnpublishFirmware(Box::new(m)))
+        }
+        "UpdateDynamicSchedule" => {
+            crate::decode(payload).map(|m| AnyRequest::UpdateDynamicSchedule(Box::new(m)))
+        }
+        "UpdateFirmware" => crate::decode(payload).map(|m| AnyRequest::UpdateFirmware(Box::new(m))),
+        "UsePriorityCharging" => {
+            crate::decode(payload).map(|m| AnyRequest::UsePriorityCharging(Box::new(m)))
+        }
+        "VatNumberValidation" => {
+            crate::decode(payload).map(|m| AnyRequest::VatNumberValidation(Box::new(m)))
+        }
         _ => Err(DecodeError::unknown_action(action)),
     }
 }
@@ -4845,130 +4944,231 @@ pub fn decode_request(action: &str, payload: &str) -> Result<AnyRequest, DecodeE
 /// Decodes the response payload of `action` (shape only; see [`Validate`]).
 pub fn decode_response(action: &str, payload: &str) -> Result<AnyResponse, DecodeError> {
     match action {
-        "AFRRSignal" => crate::decode(payload).map(AnyResponse::AFRRSignal),
+        "AFRRSignal" => crate::decode(payload).map(|m| AnyResponse::AFRRSignal(Box::new(m))),
         "AdjustPeriodicEventStream" => {
-            crate::decode(payload).map(AnyResponse::AdjustPeriodicEventStream)
+            crate::decode(payload).map(|m| AnyResponse::AdjustPeriodicEventStream(Box::new(m)))
         }
-        "Authorize" => crate::decode(payload).map(AnyResponse::Authorize),
-        "BatterySwap" => crate::decode(payload).map(AnyResponse::BatterySwap),
-        "BootNotification" => crate::decode(payload).map(AnyResponse::BootNotification),
-        "CancelReservation" => crate::decode(payload).map(AnyResponse::CancelReservation),
-        "CertificateSigned" => crate::decode(payload).map(AnyResponse::CertificateSigned),
-        "ChangeAvailability" => crate::decode(payload).map(AnyResponse::ChangeAvailability),
+        "Authorize" => crate::decode(payload).map(|m| AnyResponse::Authorize(Box::new(m))),
+        "BatterySwap" => crate::decode(payload).map(|m| AnyResponse::BatterySwap(Box::new(m))),
+        "BootNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::BootNotification(Box::new(m)))
+        }
+        "CancelReservation" => {
+            crate::decode(payload).map(|m| AnyResponse::CancelReservation(Box::new(m)))
+        }
+        "CertificateSigned" => {
+            crate::decode(payload).map(|m| AnyResponse::CertificateSigned(Box::new(m)))
+        }
+        "ChangeAvailability" => {
+            crate::decode(payload).map(|m| AnyResponse::ChangeAvailability(Box::new(m)))
+        }
         "ChangeTransactionTariff" => {
-            crate::decode(payload).map(AnyResponse::ChangeTransactionTariff)
+            crate::decode(payload).map(|m| AnyResponse::ChangeTransactionTariff(Box::new(m)))
         }
-        "ClearCache" => crate::decode(payload).map(AnyResponse::ClearCache),
-        "ClearChargingProfile" => crate::decode(payload).map(AnyResponse::ClearChargingProfile),
-        "ClearDERControl" => crate::decode(payload).map(AnyResponse::ClearDERControl),
-        "ClearDisplayMessage" => crate::decode(payload).map(AnyResponse::ClearDisplayMessage),
-        "ClearTariffs" => crate::decode(payload).map(AnyResponse::ClearTariffs),
+        "ClearCache" => crate::decode(payload).map(|m| AnyResponse::ClearCache(Box::new(m))),
+        "ClearChargingProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearChargingProfile(Box::new(m)))
+        }
+        "ClearDERControl" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearDERControl(Box::new(m)))
+        }
+        "ClearDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearDisplayMessage(Box::new(m)))
+        }
+        "ClearTariffs" => crate::decode(payload).map(|m| AnyResponse::ClearTariffs(Box::new(m))),
         "ClearVariableMonitoring" => {
-            crate::decode(payload).map(AnyResponse::ClearVariableMonitoring)
+            crate::decode(payload).map(|m| AnyResponse::ClearVariableMonitoring(Box::new(m)))
         }
-        "ClearedChargingLimit" => crate::decode(payload).map(AnyResponse::ClearedChargingLimit),
+        "ClearedChargingLimit" => {
+            crate::decode(payload).map(|m| AnyResponse::ClearedChargingLimit(Box::new(m)))
+        }
         "ClosePeriodicEventStream" => {
-            crate::decode(payload).map(AnyResponse::ClosePeriodicEventStream)
+            crate::decode(payload).map(|m| AnyResponse::ClosePeriodicEventStream(Box::new(m)))
         }
-        "CostUpdated" => crate::decode(payload).map(AnyResponse::CostUpdated),
-        "CustomerInformation" => crate::decode(payload).map(AnyResponse::CustomerInformation),
-        "DataTransfer" => crate::decode(payload).map(AnyResponse::DataTransfer),
-        "DeleteCertificate" => crate::decode(payload).map(AnyResponse::DeleteCertificate),
+        "CostUpdated" => crate::decode(payload).map(|m| AnyResponse::CostUpdated(Box::new(m))),
+        "CustomerInformation" => {
+            crate::decode(payload).map(|m| AnyResponse::CustomerInformation(Box::new(m)))
+        }
+        "DataTransfer" => crate::decode(payload).map(|m| AnyResponse::DataTransfer(Box::new(m))),
+        "DeleteCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::DeleteCertificate(Box::new(m)))
+        }
         "FirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::FirmwareStatusNotification)
+            crate::decode(payload).map(|m| AnyResponse::FirmwareStatusNotification(Box::new(m)))
         }
-        "Get15118EVCertificate" => crate::decode(payload).map(AnyResponse::Get15118EVCertificate),
-        "GetBaseReport" => crate::decode(payload).map(AnyResponse::GetBaseReport),
+        "Get15118EVCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::Get15118EVCertificate(Box::new(m)))
+        }
+        "GetBaseReport" => crate::decode(payload).map(|m| AnyResponse::GetBaseReport(Box::new(m))),
         "GetCertificateChainStatus" => {
-            crate::decode(payload).map(AnyResponse::GetCertificateChainStatus)
+            crate::decode(payload).map(|m| AnyResponse::GetCertificateChainStatus(Box::new(m)))
         }
-        "GetCertificateStatus" => crate::decode(payload).map(AnyResponse::GetCertificateStatus),
-        "GetChargingProfiles" => crate::decode(payload).map(AnyResponse::GetChargingProfiles),
-        "GetCompositeSchedule" => crate::decode(payload).map(AnyResponse::GetCompositeSchedule),
-        "GetDERControl" => crate::decode(payload).map(AnyResponse::GetDERControl),
-        "GetDisplayMessages" => crate::decode(payload).map(AnyResponse::GetDisplayMessages),
+        "GetCertificateStatus" => {
+            crate::decode(payload).map(|m| AnyResponse::GetCertificateStatus(Box::new(m)))
+        }
+        "GetChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyResponse::GetChargingProfiles(Box::new(m)))
+        }
+        "GetCompositeSchedule" => {
+            crate::decode(payload).map(|m| AnyResponse::GetCompositeSchedule(Box::new(m)))
+        }
+        "GetDERControl" => crate::decode(payload).map(|m| AnyResponse::GetDERControl(Box::new(m))),
+        "GetDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyResponse::GetDisplayMessages(Box::new(m)))
+        }
         "GetInstalledCertificateIds" => {
-            crate::decode(payload).map(AnyResponse::GetInstalledCertificateIds)
+            crate::decode(payload).map(|m| AnyResponse::GetInstalledCertificateIds(Box::new(m)))
         }
-        "GetLocalListVersion" => crate::decode(payload).map(AnyResponse::GetLocalListVersion),
-        "GetLog" => crate::decode(payload).map(AnyResponse::GetLog),
-        "GetMonitoringReport" => crate::decode(payload).map(AnyResponse::GetMonitoringReport),
-        "GetPeriodicEventStream" => crate::decode(payload).map(AnyResponse::GetPeriodicEventStream),
-        "GetReport" => crate::decode(payload).map(AnyResponse::GetReport),
-        "GetTariffs" => crate::decode(payload).map(AnyResponse::GetTariffs),
-        "GetTransactionStatus" => crate::decode(payload).map(AnyResponse::GetTransactionStatus),
-        "GetVariables" => crate::decode(payload).map(AnyResponse::GetVariables),
-        "Heartbeat" => crate::decode(payload).map(AnyResponse::Heartbeat),
-        "InstallCertificate" => crate::decode(payload).map(AnyResponse::InstallCertificate),
-        "LogStatusNotification" => crate::decode(payload).map(AnyResponse::LogStatusNotification),
-        "MeterValues" => crate::decode(payload).map(AnyResponse::MeterValues),
+        "GetLocalListVersion" => {
+            crate::decode(payload).map(|m| AnyResponse::GetLocalListVersion(Box::new(m)))
+        }
+        "GetLog" => crate::decode(payload).map(|m| AnyResponse::GetLog(Box::new(m))),
+        "GetMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyResponse::GetMonitoringReport(Box::new(m)))
+        }
+        "GetPeriodicEventStream" => {
+            crate::decode(payload).map(|m| AnyResponse::GetPeriodicEventStream(Box::new(m)))
+        }
+        "GetReport" => crate::decode(payload).map(|m| AnyResponse::GetReport(Box::new(m))),
+        "GetTariffs" => crate::decode(payload).map(|m| AnyResponse::GetTariffs(Box::new(m))),
+        "GetTransactionStatus" => {
+            crate::decode(payload).map(|m| AnyResponse::GetTransactionStatus(Box::new(m)))
+        }
+        "GetVariables" => crate::decode(payload).map(|m| AnyResponse::GetVariables(Box::new(m))),
+        "Heartbeat" => crate::decode(payload).map(|m| AnyResponse::Heartbeat(Box::new(m))),
+        "InstallCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::InstallCertificate(Box::new(m)))
+        }
+        "LogStatusNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::LogStatusNotification(Box::new(m)))
+        }
+        "MeterValues" => crate::decode(payload).map(|m| AnyResponse::MeterValues(Box::new(m))),
         "NotifyAllowedEnergyTransfer" => {
-            crate::decode(payload).map(AnyResponse::NotifyAllowedEnergyTransfer)
+            crate::decode(payload).map(|m| AnyResponse::NotifyAllowedEnergyTransfer(Box::new(m)))
         }
-        "NotifyChargingLimit" => crate::decode(payload).map(AnyResponse::NotifyChargingLimit),
+        "NotifyChargingLimit" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyChargingLimit(Box::new(m)))
+        }
         "NotifyCustomerInformation" => {
-            crate::decode(payload).map(AnyResponse::NotifyCustomerInformation)
+            crate::decode(payload).map(|m| AnyResponse::NotifyCustomerInformation(Box::new(m)))
         }
-        "NotifyDERAlarm" => crate::decode(payload).map(AnyResponse::NotifyDERAlarm),
-        "NotifyDERStartStop" => crate::decode(payload).map(AnyResponse::NotifyDERStartStop),
-        "NotifyDisplayMessages" => crate::decode(payload).map(AnyResponse::NotifyDisplayMessages),
-        "NotifyEVChargingNeeds" => crate::decode(payload).map(AnyResponse::NotifyEVChargingNeeds),
+        "NotifyDERAlarm" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyDERAlarm(Box::new(m)))
+        }
+        "NotifyDERStartStop" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyDERStartStop(Box::new(m)))
+        }
+        "NotifyDisplayMessages" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyDisplayMessages(Box::new(m)))
+        }
+        "NotifyEVChargingNeeds" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyEVChargingNeeds(Box::new(m)))
+        }
         "NotifyEVChargingSchedule" => {
-            crate::decode(payload).map(AnyResponse::NotifyEVChargingSchedule)
+            crate::decode(payload).map(|m| AnyResponse::NotifyEVChargingSchedule(Box::new(m)))
         }
-        "NotifyEvent" => crate::decode(payload).map(AnyResponse::NotifyEvent),
-        "NotifyMonitoringReport" => crate::decode(payload).map(AnyResponse::NotifyMonitoringReport),
-        "NotifyPriorityCharging" => crate::decode(payload).map(AnyResponse::NotifyPriorityCharging),
-        "NotifyReport" => crate::decode(payload).map(AnyResponse::NotifyReport),
-        "NotifySettlement" => crate::decode(payload).map(AnyResponse::NotifySettlement),
+        "NotifyEvent" => crate::decode(payload).map(|m| AnyResponse::NotifyEvent(Box::new(m))),
+        "NotifyMonitoringReport" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyMonitoringReport(Box::new(m)))
+        }
+        "NotifyPriorityCharging" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifyPriorityCharging(Box::new(m)))
+        }
+        "NotifyReport" => crate::decode(payload).map(|m| AnyResponse::NotifyReport(Box::new(m))),
+        "NotifySettlement" => {
+            crate::decode(payload).map(|m| AnyResponse::NotifySettlement(Box::new(m)))
+        }
         "NotifyWebPaymentStarted" => {
-            crate::decode(payload).map(AnyResponse::NotifyWebPaymentStarted)
+            crate::decode(payload).map(|m| AnyResponse::NotifyWebPaymentStarted(Box::new(m)))
         }
         "OpenPeriodicEventStream" => {
-            crate::decode(payload).map(AnyResponse::OpenPeriodicEventStream)
+            crate::decode(payload).map(|m| AnyResponse::OpenPeriodicEventStream(Box::new(m)))
         }
-        "PublishFirmware" => crate::decode(payload).map(AnyResponse::PublishFirmware),
-        "PublishFirmwareStatusNotification" => {
-            crate::decode(payload).map(AnyResponse::PublishFirmwareStatusNotification)
+        "PublishFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::PublishFirmware(Box::new(m)))
         }
+        "PublishFirmwareStatusNotification" => crate::decode(payload)
+            .map(|m| AnyResponse::PublishFirmwareStatusNotification(Box::new(m))),
         "PullDynamicScheduleUpdate" => {
-            crate::decode(payload).map(AnyResponse::PullDynamicScheduleUpdate)
+            crate::decode(payload).map(|m| AnyResponse::PullDynamicScheduleUpdate(Box::new(m)))
         }
-        "ReportChargingProfiles" => crate::decode(payload).map(AnyResponse::ReportChargingProfiles),
-        "ReportDERControl" => crate::decode(payload).map(AnyResponse::ReportDERControl),
-        "RequestBatterySwap" => crate::decode(payload).map(AnyResponse::RequestBatterySwap),
+        "ReportChargingProfiles" => {
+            crate::decode(payload).map(|m| AnyResponse::ReportChargingProfiles(Box::new(m)))
+        }
+        "ReportDERControl" => {
+            crate::decode(payload).map(|m| AnyResponse::ReportDERControl(Box::new(m)))
+        }
+        "RequestBatterySwap" => {
+            crate::decode(payload).map(|m| AnyResponse::RequestBatterySwap(Box::new(m)))
+        }
         "RequestStartTransaction" => {
-            crate::decode(payload).map(AnyResponse::RequestStartTransaction)
+            crate::decode(payload).map(|m| AnyResponse::RequestStartTransaction(Box::new(m)))
         }
-        "RequestStopTransaction" => crate::decode(payload).map(AnyResponse::RequestStopTransaction),
+        "RequestStopTransaction" => {
+            crate::decode(payload).map(|m| AnyResponse::RequestStopTransaction(Box::new(m)))
+        }
         "ReservationStatusUpdate" => {
-            crate::decode(payload).map(AnyResponse::ReservationStatusUpdate)
+            crate::decode(payload).map(|m| AnyResponse::ReservationStatusUpdate(Box::new(m)))
         }
-        "ReserveNow" => crate::decode(payload).map(AnyResponse::ReserveNow),
-        "Reset" => crate::decode(payload).map(AnyResponse::Reset),
+        "ReserveNow" => crate::decode(payload).map(|m| AnyResponse::ReserveNow(Box::new(m))),
+        "Reset" => crate::decode(payload).map(|m| AnyResponse::Reset(Box::new(m))),
         "SecurityEventNotification" => {
-            crate::decode(payload).map(AnyResponse::SecurityEventNotification)
+            crate::decode(payload).map(|m| AnyResponse::SecurityEventNotification(Box::new(m)))
         }
-        "SendLocalList" => crate::decode(payload).map(AnyResponse::SendLocalList),
-        "SetChargingProfile" => crate::decode(payload).map(AnyResponse::SetChargingProfile),
-        "SetDERControl" => crate::decode(payload).map(AnyResponse::SetDERControl),
-        "SetDefaultTariff" => crate::decode(payload).map(AnyResponse::SetDefaultTariff),
-        "SetDisplayMessage" => crate::decode(payload).map(AnyResponse::SetDisplayMessage),
-        "SetMonitoringBase" => crate::decode(payload).map(AnyResponse::SetMonitoringBase),
-        "SetMonitoringLevel" => crate::decode(payload).map(AnyResponse::SetMonitoringLevel),
-        "SetNetworkProfile" => crate::decode(payload).map(AnyResponse::SetNetworkProfile),
-        "SetVariableMonitoring" => crate::decode(payload).map(AnyResponse::SetVariableMonitoring),
-        "SetVariables" => crate::decode(payload).map(AnyResponse::SetVariables),
-        "SignCertificate" => crate::decode(payload).map(AnyResponse::SignCertificate),
-        "StatusNotification" => crate::decode(payload).map(AnyResponse::StatusNotification),
-        "TransactionEvent" => crate::decode(payload).map(AnyResponse::TransactionEvent),
-        "TriggerMessage" => crate::decode(payload).map(AnyResponse::TriggerMessage),
-        "UnlockConnector" => crate::decode(payload).map(AnyResponse::UnlockConnector),
-        "UnpublishFirmware" => crate::decode(payload).map(AnyResponse::UnpublishFirmware),
-        "UpdateDynamicSchedule" => crate::decode(payload).map(AnyResponse::UpdateDynamicSchedule),
-        "UpdateFirmware" => crate::decode(payload).map(AnyResponse::UpdateFirmware),
-        "UsePriorityCharging" => crate::decode(payload).map(AnyResponse::UsePriorityCharging),
-        "VatNumberValidation" => crate::decode(payload).map(AnyResponse::VatNumberValidation),
+        "SendLocalList" => crate::decode(payload).map(|m| AnyResponse::SendLocalList(Box::new(m))),
+        "SetChargingProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::SetChargingProfile(Box::new(m)))
+        }
+        "SetDERControl" => crate::decode(payload).map(|m| AnyResponse::SetDERControl(Box::new(m))),
+        "SetDefaultTariff" => {
+            crate::decode(payload).map(|m| AnyResponse::SetDefaultTariff(Box::new(m)))
+        }
+        "SetDisplayMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::SetDisplayMessage(Box::new(m)))
+        }
+        "SetMonitoringBase" => {
+            crate::decode(payload).map(|m| AnyResponse::SetMonitoringBase(Box::new(m)))
+        }
+        "SetMonitoringLevel" => {
+            crate::decode(payload).map(|m| AnyResponse::SetMonitoringLevel(Box::new(m)))
+        }
+        "SetNetworkProfile" => {
+            crate::decode(payload).map(|m| AnyResponse::SetNetworkProfile(Box::new(m)))
+        }
+        "SetVariableMonitoring" => {
+            crate::decode(payload).map(|m| AnyResponse::SetVariableMonitoring(Box::new(m)))
+        }
+        "SetVariables" => crate::decode(payload).map(|m| AnyResponse::SetVariables(Box::new(m))),
+        "SignCertificate" => {
+            crate::decode(payload).map(|m| AnyResponse::SignCertificate(Box::new(m)))
+        }
+        "StatusNotification" => {
+            crate::decode(payload).map(|m| AnyResponse::StatusNotification(Box::new(m)))
+        }
+        "TransactionEvent" => {
+            crate::decode(payload).map(|m| AnyResponse::TransactionEvent(Box::new(m)))
+        }
+        "TriggerMessage" => {
+            crate::decode(payload).map(|m| AnyResponse::TriggerMessage(Box::new(m)))
+        }
+        "UnlockConnector" => {
+            crate::decode(payload).map(|m| AnyResponse::UnlockConnector(Box::new(m)))
+        }
+        "UnpublishFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::UnpublishFirmware(Box::new(m)))
+        }
+        "UpdateDynamicSchedule" => {
+            crate::decode(payload).map(|m| AnyResponse::UpdateDynamicSchedule(Box::new(m)))
+        }
+        "UpdateFirmware" => {
+            crate::decode(payload).map(|m| AnyResponse::UpdateFirmware(Box::new(m)))
+        }
+        "UsePriorityCharging" => {
+            crate::decode(payload).map(|m| AnyResponse::UsePriorityCharging(Box::new(m)))
+        }
+        "VatNumberValidation" => {
+            crate::decode(payload).map(|m| AnyResponse::VatNumberValidation(Box::new(m)))
+        }
         _ => Err(DecodeError::unknown_action(action)),
     }
 }
