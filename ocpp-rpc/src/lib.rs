@@ -12,3 +12,8 @@ pub mod frame;
 pub mod testing;
 
 pub use ocpp_types;
+
+/// The README's examples (both crates), run as doctests here, where both are in scope.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

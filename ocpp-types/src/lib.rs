@@ -45,8 +45,3 @@ pub mod v16;
 pub mod v201;
 #[cfg(feature = "v21")]
 pub mod v21;
-
-/// The README's examples, run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
