@@ -3,13 +3,16 @@
 //! * [`frame`]: OCPP-J frames, parsed without copying payloads;
 //! * [`error`]: error codes per version and the one cause -> code table;
 //! * [`endpoint`]: the sans-IO endpoint of one connection;
-//! * `testing` (feature `testing`): two endpoints wired together in virtual time.
+//! * `testing` (feature `testing`): two endpoints wired together in virtual time;
+//! * `tokio` (feature `tokio`): the WebSocket client and server.
 
 pub mod endpoint;
 pub mod error;
 pub mod frame;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use ocpp_types;
 

@@ -109,6 +109,10 @@ pub enum CallFailure {
     /// The answer does not decode or breaks the schema.
     #[error("invalid response: {0}")]
     InvalidResponse(String),
+    /// Never sent: the endpoint refused the call (only from the async API;
+    /// [`Endpoint::call`](super::Endpoint::call) returns the [`CallError`] itself).
+    #[error("not sent: {0}")]
+    Refused(CallError),
 }
 
 /// Why [`call`](super::Endpoint::call) or

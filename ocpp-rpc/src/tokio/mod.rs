@@ -1,0 +1,29 @@
+//! The tokio WebSocket transport (feature `tokio`): a thin driver around
+//! the sans-IO [`Endpoint`](crate::endpoint::Endpoint) on tokio-tungstenite
+//! and rustls.
+//!
+//! * [`Server`]: the CSMS side, all versions on one address, an auth hook,
+//!   TLS and client certificates, replacement of duplicate ids;
+//! * [`Client`] and [`connect`]: the charge-point side, Basic auth, TLS,
+//!   keepalive and reconnect with the OCPP back-off;
+//! * [`Connection`]: the typed async handle of one connection;
+//!   [`Router`]: typed handlers for incoming calls.
+
+mod client;
+mod connection;
+mod router;
+mod server;
+
+pub use client::{BackOff, Client, ClientConfig, ConnectError, LinkEvent, connect};
+pub use connection::{Connection, Keepalive, Notice};
+pub use router::{Context, HandlerError, Router};
+pub use server::{Accepted, AuthDecision, AuthHook, AuthRequest, Routers, Server, ServerConfig};
+
+/// A seed from the OS-seeded hasher keys of the standard library: message
+/// ids and back-off need unpredictability, not cryptographic strength.
+pub(crate) fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x6f63_7070);
+    h.finish()
+}
