@@ -354,3 +354,83 @@ async fn a_peer_that_stops_answering_pings_is_declared_dead() {
     assert_eq!(notices.try_recv().ok(), Some(Notice::PingTimeout));
     silent.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_call_in_flight_finish_within_the_grace() {
+    let routers = Routers {
+        v201: Router::new().on(|_, _: v201::HeartbeatRequest| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(v201::HeartbeatResponse {
+                current_time: now(),
+                custom_data: None,
+            })
+        }),
+        ..Routers::default()
+    };
+    let mut server = Server::bind(loopback(), ServerConfig::default(), routers)
+        .await
+        .unwrap();
+    let cp = connect(&client(&server, "CP-S"), Router::<v201::V201>::new())
+        .await
+        .unwrap();
+    timeout(LIMIT, server.accept()).await.unwrap().unwrap();
+    let call = tokio::spawn({
+        let cp = cp.clone();
+        async move { cp.call(v201::HeartbeatRequest::default()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    timeout(LIMIT, server.shutdown(Duration::from_secs(3)))
+        .await
+        .unwrap();
+    assert!(
+        call.await.unwrap().is_ok(),
+        "the call in flight was cut off"
+    );
+    timeout(LIMIT, cp.closed()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limit_are_refused_with_503() {
+    let mut config = ServerConfig::default();
+    config.max_connections = 1;
+    let server = Server::bind(loopback(), config, heartbeats())
+        .await
+        .unwrap();
+    let first = connect(&client(&server, "CP-1"), Router::<v201::V201>::new())
+        .await
+        .unwrap();
+    let err = connect(&client(&server, "CP-2"), Router::<v201::V201>::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectError::Refused(503)), "{err:?}");
+    first.call(v201::HeartbeatRequest::default()).await.unwrap();
+    server.shutdown(Duration::from_millis(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v21_send_reaches_its_handler_without_a_reply() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let routers = Routers {
+        v21: Router::new().on_send(move |ctx, m: v21::NotifyPeriodicEventStream| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((ctx.charge_point_id.to_string(), m.id));
+            }
+        }),
+        ..Routers::default()
+    };
+    let server = Server::bind(loopback(), ServerConfig::default(), routers)
+        .await
+        .unwrap();
+    let cp = connect(&client(&server, "CP-21"), Router::<v21::V21>::new())
+        .await
+        .unwrap();
+    let stream: v21::NotifyPeriodicEventStream = serde_json::from_str(
+        r#"{"id":7,"pending":0,"basetime":"2026-12-01T10:00:00Z","data":[{"t":0.5,"v":"230.1"}]}"#,
+    )
+    .unwrap();
+    cp.send(stream).await.unwrap();
+    let got = timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(got, ("CP-21".to_owned(), 7));
+    server.shutdown(Duration::from_millis(100)).await;
+}
