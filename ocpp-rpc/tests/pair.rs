@@ -466,3 +466,36 @@ fn respond_checks_the_id_the_action_and_the_payload() {
             .is_err()
     );
 }
+
+#[test]
+fn a_malformed_answer_to_the_call_in_flight_resolves_it() {
+    let mut pair = P201::new();
+    let now = pair.now();
+    let first = pair
+        .charge_point
+        .call(now, v201::HeartbeatRequest::default())
+        .unwrap();
+    let second = pair
+        .charge_point
+        .call(now, v201::HeartbeatRequest::default())
+        .unwrap();
+    pair.step();
+    // A CALLERROR whose details are not an object.
+    pair.charge_point
+        .handle_text(now, r#"[4,"cp-1","GenericError","",[]]"#);
+    let evs = events(&mut pair.charge_point);
+    assert!(
+        matches!(&responses(&evs)[..], [(c, Err(CallFailure::InvalidResponse(_)))] if *c == first)
+    );
+    // Nothing goes back for a reply, and the next call is on its way.
+    assert_eq!(
+        pair.charge_point.poll_transmit().as_deref(),
+        Some(r#"[2,"cp-2","Heartbeat",{}]"#)
+    );
+    pair.csms.handle_text(now, r#"[2,"cp-2","Heartbeat",{}]"#);
+    pair.csms.respond("cp-2", heartbeat_response()).unwrap();
+    pair.step();
+    assert!(
+        matches!(&responses(&events(&mut pair.charge_point))[..], [(c, Ok(_))] if *c == second)
+    );
+}

@@ -673,15 +673,15 @@ impl<P: Protocol> Endpoint<P> {
                 reason,
             } => self.reject(Some(&id), None, Cause::MalformedCall, reason.into()),
             FrameError::Malformed {
-                message_type: MessageType::CallResult,
+                message_type: message_type @ (MessageType::CallResult | MessageType::CallError),
                 id,
                 reason,
             } if self.in_flight.as_ref().is_some_and(|f| f.wire_id == id) => {
-                // The answer to our call, but not a CALLRESULT's shape.
+                // The answer to our call, but not of its frame type's shape.
                 let Some(flight) = self.in_flight.take() else {
                     return;
                 };
-                if P::VERSION == Version::V21 {
+                if P::VERSION == Version::V21 && message_type == MessageType::CallResult {
                     self.push_error(
                         MessageType::CallResultError,
                         &id,
