@@ -3,12 +3,14 @@
 //! * [`frame`]: OCPP-J frames, parsed without copying payloads;
 //! * [`error`]: error codes per version and the one cause -> code table;
 //! * [`endpoint`]: the sans-IO endpoint of one connection;
+//! * [`smart_charging`]: composite schedules, profile validation, load sharing;
 //! * `testing` (feature `testing`): two endpoints wired together in virtual time;
 //! * `tokio` (feature `tokio`): the WebSocket client and server.
 
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod smart_charging;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "tokio")]

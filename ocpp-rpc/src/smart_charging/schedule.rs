@@ -1,0 +1,385 @@
+//! The composite schedule: what a connector / EVSE may draw over a window.
+//!
+//! The rules, the same in every version (1.6 §3.13, 2.0.1 K08):
+//!
+//! * A profile applies at instant `t` when `validFrom ≤ t < validTo` and
+//!   its (first) schedule has a period at `t`: `Absolute` from
+//!   `startSchedule`; `Recurring` from `startSchedule`, restarting every day
+//!   or week (never before `startSchedule`); `Relative` from the start of the
+//!   transaction, or, on an EVSE without one, from the start of the window
+//!   ("as if a transaction started now", 2.0.1 K08); a period lasts until the
+//!   next one, the last until `duration` (or forever without one, or until
+//!   the recurrence restarts).
+//! * Within one purpose on one connector the applicable profile with the
+//!   highest `stackLevel` wins. Equal stack levels (which validation keeps
+//!   from happening) are broken by the lower limit, then the lower id, so
+//!   the result never depends on the order profiles were given in.
+//! * The transaction-level limit is the `TxProfile` if one applies, else the
+//!   `TxDefaultProfile` of the connector itself if one applies, else the
+//!   `TxDefaultProfile` of connector 0 (a connector-specific TxDefault
+//!   overrides connector 0's; the fallback is per instant).
+//! * The result is the minimum of the station maximum, the external
+//!   constraints (2.x; those of EVSE 0 and of the EVSE itself) and the
+//!   transaction-level limit, in the requested unit.
+//! * Connector / EVSE 0 is the whole station: the minimum of the station
+//!   maximum, the external constraints of EVSE 0 and the TxDefault of 0.
+//! * Where no profile applies there is no limit. A schedule must be
+//!   contiguous, so such a gap is filled with
+//!   [`CompositeOptions::no_limit_amps`] (default 48 A per phase, i.e.
+//!   33 120 W on 3 phases at 230 V, as EVerest does): configure it to the
+//!   hardware maximum of the connector.
+//! * 2.1 `PriorityCharging` and `LocalGeneration` profiles are not part of
+//!   the composite (priority charging is switched on by the EV driver or the
+//!   CSMS at run time; local generation needs a meter). A 2.1 period
+//!   without `limit` applies (it hides lower stack levels) but sets no limit.
+//!
+//! Limits are converted between `A` and `W` exactly, with the voltage and the
+//! period's `numberPhases` (default 3), and the result is rounded down to
+//! the 0.1 steps of OCPP, so it never exceeds any applicable profile.
+//! Instants are taken to whole seconds (sub-second parts dropped), as
+//! `startPeriod` counts whole seconds.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Kind, Period, Profile, Purpose, RateUnit, Schedule};
+use super::units::{Electrical, floor_tenth};
+
+/// What to compute: a window on one connector / EVSE, in one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompositeRequest {
+    /// The connector (1.6) or EVSE (2.x); 0 is the whole station.
+    pub evse: i32,
+    /// The start of the window (the receipt of the request, for a charger).
+    pub start: DateTime<Utc>,
+    /// The length of the window in seconds.
+    pub duration: i32,
+    /// The unit of the result.
+    pub unit: RateUnit,
+}
+
+/// How to compute it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositeOptions {
+    /// Voltage and default phases for `A` ↔ `W`.
+    pub electrical: Electrical,
+    /// The limit, in amperes per phase, where no profile applies.
+    #[serde(with = "super::model::decimal_serde")]
+    pub no_limit_amps: Decimal,
+}
+
+impl Default for CompositeOptions {
+    fn default() -> Self {
+        CompositeOptions {
+            electrical: Electrical::default(),
+            no_limit_amps: Decimal::from(48),
+        }
+    }
+}
+
+impl CompositeOptions {
+    /// [`no_limit_amps`](Self::no_limit_amps) in `unit`, on the default phases.
+    pub fn no_limit(&self, unit: RateUnit) -> Decimal {
+        let phases = self.electrical.phases(None);
+        floor_tenth(
+            self.electrical
+                .convert(self.no_limit_amps, RateUnit::A, unit, phases),
+        )
+    }
+}
+
+/// One period of a composite schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositePeriod {
+    /// Seconds from the start of the window.
+    pub start: i32,
+    /// The limit in the composite's unit, a multiple of 0.1.
+    #[serde(with = "super::model::decimal_serde")]
+    pub limit: Decimal,
+    /// `numberPhases` of the period that set the limit, if it gave one.
+    pub phases: Option<i32>,
+}
+
+/// A composite schedule: contiguous periods covering the window exactly,
+/// the first at 0, adjacent periods different.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Composite {
+    /// The connector / EVSE.
+    pub evse: i32,
+    /// The start of the window (whole seconds).
+    pub start: DateTime<Utc>,
+    /// The length of the window in seconds.
+    pub duration: i32,
+    /// The unit of every limit.
+    pub unit: RateUnit,
+    /// The periods.
+    pub periods: Vec<CompositePeriod>,
+    /// `minChargingRate` of the transaction-level schedule in effect at the
+    /// start of the window, in `unit` (rounded down to 0.1), if it gives one.
+    #[serde(with = "super::model::decimal_serde::option")]
+    pub min_rate: Option<Decimal>,
+}
+
+impl Composite {
+    /// The limit `offset` seconds into the window (`None` outside it).
+    pub fn limit_at(&self, offset: i32) -> Option<Decimal> {
+        if offset < 0 || (offset >= self.duration && self.duration > 0) {
+            return None;
+        }
+        self.periods
+            .iter()
+            .take_while(|p| p.start <= offset)
+            .last()
+            .map(|p| p.limit)
+    }
+}
+
+/// Which rule a profile takes part in, for the EVSE being computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    StationMax,
+    ExternalStation,
+    ExternalEvse,
+    Tx,
+    TxDefaultEvse,
+    TxDefaultStation,
+}
+
+const ROLES: usize = 6;
+
+fn role(purpose: Purpose, on: i32, evse: i32) -> Option<Role> {
+    match (purpose, on == 0, on == evse) {
+        (Purpose::StationMax, true, _) => Some(Role::StationMax),
+        (Purpose::ExternalConstraints, true, _) => Some(Role::ExternalStation),
+        (Purpose::ExternalConstraints, false, true) => Some(Role::ExternalEvse),
+        (Purpose::TxDefault, true, _) => Some(Role::TxDefaultStation),
+        (Purpose::TxDefault, false, true) => Some(Role::TxDefaultEvse),
+        (Purpose::Tx, false, true) => Some(Role::Tx),
+        _ => None,
+    }
+}
+
+/// A profile placed in time: every instant as a whole second since the epoch.
+struct Timed<'a> {
+    role: Role,
+    id: i32,
+    stack_level: i32,
+    schedule: &'a Schedule,
+    valid_from: Option<i64>,
+    valid_to: Option<i64>,
+    /// `None`: the schedule never starts (Absolute/Recurring without start).
+    anchor: Option<i64>,
+    cycle: Option<i64>,
+}
+
+impl<'a> Timed<'a> {
+    fn new(
+        role: Role,
+        profile: &'a Profile,
+        transaction_start: Option<i64>,
+        window_start: i64,
+    ) -> Option<Self> {
+        let schedule = profile.schedules.first()?;
+        let start = schedule.start.map(|s| s.timestamp());
+        let relative = transaction_start.unwrap_or(window_start);
+        let (anchor, cycle) = match profile.kind {
+            Kind::Absolute => (start, None),
+            Kind::Recurring(r) => (start, Some(r.seconds())),
+            Kind::Relative => (Some(relative), None),
+            Kind::Dynamic => (Some(start.unwrap_or(relative)), None),
+        };
+        Some(Timed {
+            role,
+            id: profile.id,
+            stack_level: profile.stack_level,
+            schedule,
+            valid_from: profile.valid_from.map(|t| t.timestamp()),
+            valid_to: profile.valid_to.map(|t| t.timestamp()),
+            anchor,
+            cycle,
+        })
+    }
+
+    /// The period in force at `t`, if any, and the next instant after `t`
+    /// at which that may change (`i64::MAX`: never).
+    fn at(&self, t: i64) -> (Option<&'a Period>, i64) {
+        let mut next = i64::MAX;
+        if let Some(from) = self.valid_from
+            && t < from
+        {
+            return (None, from);
+        }
+        if let Some(to) = self.valid_to {
+            if t >= to {
+                return (None, i64::MAX);
+            }
+            next = to;
+        }
+        let Some(anchor) = self.anchor else {
+            return (None, next);
+        };
+        if t < anchor {
+            return (None, next.min(anchor));
+        }
+        let cycle_start = match self.cycle {
+            Some(len) => {
+                let start = anchor + (t - anchor).div_euclid(len) * len;
+                next = next.min(start.saturating_add(len));
+                start
+            }
+            None => anchor,
+        };
+        let elapsed = t - cycle_start;
+        if let Some(duration) = self.schedule.duration {
+            let duration = i64::from(duration);
+            if elapsed >= duration {
+                return (None, next);
+            }
+            next = next.min(cycle_start + duration);
+        }
+        let mut current: Option<&Period> = None;
+        for period in &self.schedule.periods {
+            let s = i64::from(period.start);
+            if s <= elapsed {
+                if current.is_none_or(|c| c.start <= period.start) {
+                    current = Some(period);
+                }
+            } else {
+                next = next.min(cycle_start + s);
+            }
+        }
+        (current, next)
+    }
+}
+
+/// The contribution of one role at one instant.
+#[derive(Clone, Copy)]
+struct Contribution<'a> {
+    stack_level: i32,
+    id: i32,
+    /// Exact limit in the requested unit; `None`: no limit.
+    limit: Option<Decimal>,
+    period: &'a Period,
+    schedule: &'a Schedule,
+}
+
+impl Contribution<'_> {
+    /// Whether `self` beats `other` within the same role: the higher stack
+    /// level, then the lower limit (none is the highest), then the lower id.
+    fn beats(&self, other: &Self) -> bool {
+        if self.stack_level != other.stack_level {
+            return self.stack_level > other.stack_level;
+        }
+        match (self.limit, other.limit) {
+            (Some(a), Some(b)) if a != b => a < b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            _ => self.id < other.id,
+        }
+    }
+}
+
+/// Computes the composite schedule of `request.evse` from the installed
+/// `profiles`, each with the connector / EVSE it is installed on.
+/// `transaction_start` is the start of the transaction on that EVSE, for
+/// `Relative` profiles.
+///
+/// Pure and deterministic: the same inputs give the same output, whatever
+/// their order.
+pub fn composite<'a>(
+    profiles: impl IntoIterator<Item = (i32, &'a Profile)>,
+    transaction_start: Option<DateTime<Utc>>,
+    request: &CompositeRequest,
+    options: &CompositeOptions,
+) -> Composite {
+    let t0 = request.start.timestamp();
+    let duration = request.duration.max(0);
+    let end = t0 + i64::from(duration);
+    let tx_start = transaction_start.map(|t| t.timestamp());
+    let timed: Vec<Timed<'a>> = profiles
+        .into_iter()
+        .filter_map(|(on, p)| {
+            let role = role(p.purpose, on, request.evse)?;
+            Timed::new(role, p, tx_start, t0)
+        })
+        .collect();
+    let no_limit = options.no_limit(request.unit);
+    let electrical = &options.electrical;
+
+    let mut periods: Vec<CompositePeriod> = Vec::new();
+    let mut min_rate = None;
+    let mut t = t0;
+    loop {
+        let mut best: [Option<Contribution<'a>>; ROLES] = [None; ROLES];
+        let mut next = i64::MAX;
+        for p in &timed {
+            let (period, change) = p.at(t);
+            next = next.min(change);
+            let Some(period) = period else { continue };
+            let phases = electrical.phases(period.phases);
+            let candidate = Contribution {
+                stack_level: p.stack_level,
+                id: p.id,
+                limit: period
+                    .limit
+                    .map(|l| electrical.convert(l, p.schedule.unit, request.unit, phases)),
+                period,
+                schedule: p.schedule,
+            };
+            let slot = &mut best[p.role as usize];
+            if slot.is_none_or(|b| candidate.beats(&b)) {
+                *slot = Some(candidate);
+            }
+        }
+        let tx_level = best[Role::Tx as usize]
+            .or(best[Role::TxDefaultEvse as usize])
+            .or(best[Role::TxDefaultStation as usize]);
+        if t == t0 {
+            min_rate = tx_level.and_then(|c| {
+                let phases = electrical.phases(c.period.phases);
+                c.schedule.min_rate.map(|m| {
+                    floor_tenth(electrical.convert(m, c.schedule.unit, request.unit, phases))
+                })
+            });
+        }
+        let binding = [
+            best[Role::StationMax as usize],
+            best[Role::ExternalStation as usize],
+            best[Role::ExternalEvse as usize],
+            tx_level,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.limit.map(|l| (l, c.period.phases)))
+        .reduce(|a, b| if b.0 < a.0 { b } else { a });
+        let (limit, phases) = match binding {
+            Some((l, phases)) => (floor_tenth(l.max(Decimal::ZERO)), phases),
+            None => (no_limit, None),
+        };
+        let offset = i32::try_from(t - t0).unwrap_or(i32::MAX);
+        if periods
+            .last()
+            .is_none_or(|last| last.limit != limit || last.phases != phases)
+        {
+            periods.push(CompositePeriod {
+                start: offset,
+                limit,
+                phases,
+            });
+        }
+        let step_end = next.max(t + 1).min(end);
+        if step_end >= end {
+            break;
+        }
+        t = step_end;
+    }
+    Composite {
+        evse: request.evse,
+        start: DateTime::from_timestamp(t0, 0).unwrap_or(request.start),
+        duration,
+        unit: request.unit,
+        periods,
+        min_rate,
+    }
+}

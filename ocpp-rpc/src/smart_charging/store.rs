@@ -1,0 +1,644 @@
+//! The profiles installed on one charge point: install with the
+//! specification's validation, clear, report, and the composite schedule.
+//!
+//! The store is what a charger persists (it is serde-serialisable) and what
+//! a CSMS can mirror to predict the charger. The version front ends
+//! (`set_charging_profile_v16`, `..._v201`, `..._v21` and friends, in the
+//! `v16`, `v201` and `v21` modules) convert the typed messages and call the
+//! version-neutral methods here.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::model::{Kind, Profile, Purpose, RateUnit, Source};
+use super::schedule::{Composite, CompositeOptions, CompositeRequest, composite};
+
+/// Which specification's rules the store follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Dialect {
+    /// OCPP 1.6: a profile with the same id, or the same purpose and stack
+    /// level on the same connector, replaces the installed one.
+    V16,
+    /// OCPP 2.0.1 and 2.1: the same id replaces; a different profile with the
+    /// same purpose, stack level and EVSE and an overlapping validity is
+    /// refused (K01.FR.06, .39, .52, .53).
+    V2x,
+}
+
+/// The charger's limits, from its configuration (1.6 keys / 2.x variables).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    /// Connectors (1.6) or EVSEs (2.x), numbered `1..=evse_count`.
+    pub evse_count: i32,
+    /// The highest `stackLevel` (1.6 `ChargeProfileMaxStackLevel`, 2.x
+    /// `SmartChargingCtrlr.ProfileStackLevel`).
+    pub max_stack_level: i32,
+    /// Periods per schedule (1.6 `ChargingScheduleMaxPeriods`, 2.x
+    /// `SmartChargingCtrlr.PeriodsPerSchedule`).
+    pub max_periods: usize,
+    /// Installed profiles (1.6 `MaxChargingProfilesInstalled`, 2.x
+    /// `SmartChargingCtrlr.Entries`).
+    pub max_profiles: usize,
+    /// Schedules per profile: 1, or up to 3 with ISO 15118 (2.x).
+    pub max_schedules: usize,
+    /// Units accepted (1.6 `ChargingScheduleAllowedChargingRateUnit`, 2.x
+    /// `SmartChargingCtrlr.RateUnit`); the first is the composite's default.
+    pub units: Vec<RateUnit>,
+    /// Electrical parameters and the no-limit value of the composite.
+    pub composite: CompositeOptions,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            evse_count: 1,
+            max_stack_level: 8,
+            max_periods: 24,
+            max_profiles: 32,
+            max_schedules: 1,
+            units: vec![RateUnit::A, RateUnit::W],
+            composite: CompositeOptions::default(),
+        }
+    }
+}
+
+/// An installed profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installed {
+    /// The connector / EVSE it is installed on (0: the station).
+    pub evse: i32,
+    /// Who set it.
+    pub source: Source,
+    /// The profile.
+    pub profile: Profile,
+}
+
+/// The transaction running on a connector / EVSE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveTransaction {
+    /// Its id (1.6 integer as decimal text).
+    pub id: String,
+    /// When it started: the anchor of `Relative` profiles.
+    pub start: DateTime<Utc>,
+}
+
+/// Why a profile was refused. Each carries the specification's rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No such connector / EVSE (K01.FR.28).
+    #[error("unknown connector or evse {0}")]
+    UnknownEvse(i32),
+    /// Max only on 0, Tx only on > 0 (1.6 §3.13.2, K01.FR.16).
+    #[error("purpose {purpose:?} is not allowed on connector or evse {evse}")]
+    PurposeNotAllowedHere {
+        /// The purpose.
+        purpose: Purpose,
+        /// Where it was to go.
+        evse: i32,
+    },
+    /// Only the station sets external constraints (K01.FR.22).
+    #[error("the csms may not set ChargingStationExternalConstraints")]
+    ExternalFromCsms,
+    /// A station maximum may not be `Relative` (K01.FR.38).
+    #[error("a station maximum profile may not be relative")]
+    RelativeStationMax,
+    /// `stackLevel` outside `0..=max`.
+    #[error("stack level {level} outside 0..={max}")]
+    StackLevel {
+        /// The level given.
+        level: i32,
+        /// The configured maximum.
+        max: i32,
+    },
+    /// `validFrom` is not before `validTo`.
+    #[error("validFrom is not before validTo")]
+    EmptyValidity,
+    /// Not 1..=max schedules.
+    #[error("{count} schedules, allowed 1..={max}")]
+    ScheduleCount {
+        /// Schedules given.
+        count: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// Not 1..=max periods.
+    #[error("{count} periods, allowed 1..={max}")]
+    PeriodCount {
+        /// Periods given.
+        count: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The first period does not start at 0 (K01.FR.31).
+    #[error("the first period starts at {0}, not 0")]
+    FirstPeriodNotZero(i32),
+    /// Periods not in strictly ascending order (K01.FR.35).
+    #[error("periods are not in ascending order of startPeriod")]
+    PeriodsNotAscending,
+    /// A negative limit, a negative duration, or `numberPhases` outside 1..=3.
+    #[error("invalid period or schedule value: {0}")]
+    InvalidValue(&'static str),
+    /// The unit is not configured (K01.FR.26).
+    #[error("rate unit {0:?} is not supported")]
+    UnitNotAllowed(RateUnit),
+    /// Absolute/Recurring without `startSchedule` (K01.FR.40).
+    #[error("absolute and recurring schedules need startSchedule")]
+    MissingStartSchedule,
+    /// Relative with `startSchedule` (K01.FR.41).
+    #[error("a relative schedule may not have startSchedule")]
+    ExtraneousStartSchedule,
+    /// Recurring without `recurrencyKind`, or `recurrencyKind` on another kind.
+    #[error("recurrencyKind goes with Recurring profiles only, and they need it")]
+    Recurrency,
+    /// A TxProfile on a connector / EVSE without a transaction (1.6
+    /// §5.16, K01.FR.09).
+    #[error("no transaction on connector or evse {0}")]
+    NoTransaction(i32),
+    /// A 2.x TxProfile without `transactionId` (K01.FR.03).
+    #[error("a TxProfile needs a transactionId")]
+    MissingTransactionId,
+    /// `transactionId` is not that of the running transaction (K01.FR.09).
+    #[error("transaction {0} is not running there")]
+    TransactionMismatch(String),
+    /// Same purpose, stack level and EVSE with overlapping validity
+    /// (K01.FR.06).
+    #[error("profile {0} has the same purpose, stack level and evse")]
+    DuplicateProfile(i32),
+    /// A TxProfile with the same stack level and transaction (K01.FR.39).
+    #[error("TxProfile {0} has the same stack level and transaction")]
+    DuplicateTxProfile(i32),
+    /// A TxDefault at the same stack level on EVSE 0 and on a specific EVSE
+    /// (K01.FR.52, K01.FR.53).
+    #[error("TxDefaultProfile {0} has the same stack level on evse 0 or a specific evse")]
+    DuplicateTxDefault(i32),
+    /// The id belongs to an external constraint, which the CSMS cannot replace.
+    #[error("profile {0} is an external constraint")]
+    ReplacesExternal(i32),
+    /// No room for another profile.
+    #[error("already {0} profiles installed")]
+    StoreFull(usize),
+}
+
+impl Rejection {
+    /// A 2.x `statusInfo.reasonCode` (at most 20 characters).
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Rejection::UnknownEvse(_) => "UnknownEvse",
+            Rejection::NoTransaction(_)
+            | Rejection::MissingTransactionId
+            | Rejection::TransactionMismatch(_) => "TxNotFound",
+            Rejection::DuplicateProfile(_)
+            | Rejection::DuplicateTxProfile(_)
+            | Rejection::DuplicateTxDefault(_) => "DuplicateProfile",
+            Rejection::UnitNotAllowed(_) => "UnsupportedRateUnit",
+            Rejection::StoreFull(_) => "NoCapacity",
+            Rejection::ScheduleCount { .. }
+            | Rejection::PeriodCount { .. }
+            | Rejection::FirstPeriodNotZero(_)
+            | Rejection::PeriodsNotAscending
+            | Rejection::MissingStartSchedule
+            | Rejection::ExtraneousStartSchedule => "InvalidSchedule",
+            _ => "InvalidProfile",
+        }
+    }
+}
+
+/// Why a composite schedule cannot be given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompositeError {
+    /// No such connector / EVSE.
+    #[error("unknown connector or evse {0}")]
+    UnknownEvse(i32),
+    /// The unit asked for is not supported.
+    #[error("rate unit {0:?} is not supported")]
+    UnitNotAllowed(RateUnit),
+    /// A negative duration.
+    #[error("negative duration {0}")]
+    NegativeDuration(i32),
+}
+
+/// Which profiles [`ProfileStore::clear`] removes: by `id` (the other fields
+/// are then ignored), else the AND of the given fields; all with none.
+/// External constraints are never cleared this way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClearFilter {
+    /// A profile id.
+    pub id: Option<i32>,
+    /// A connector / EVSE.
+    pub evse: Option<i32>,
+    /// A purpose.
+    pub purpose: Option<Purpose>,
+    /// A stack level.
+    pub stack_level: Option<i32>,
+}
+
+/// Which profiles [`ProfileStore::report`] lists (2.x GetChargingProfiles):
+/// the AND of the given criteria.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    /// `None`: every EVSE; `Some(0)`: only the station's own profiles.
+    pub evse: Option<i32>,
+    /// Any of these ids (empty: any id).
+    pub ids: Vec<i32>,
+    /// A purpose.
+    pub purpose: Option<Purpose>,
+    /// A stack level.
+    pub stack_level: Option<i32>,
+    /// Any of these sources (empty: any source).
+    pub sources: Vec<Source>,
+}
+
+/// The profiles of one charge point, and its running transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileStore {
+    dialect: Dialect,
+    config: StoreConfig,
+    /// Sorted by (evse, id).
+    profiles: Vec<Installed>,
+    transactions: BTreeMap<i32, ActiveTransaction>,
+}
+
+impl ProfileStore {
+    /// An empty store following `dialect`.
+    pub fn new(dialect: Dialect, config: StoreConfig) -> Self {
+        ProfileStore {
+            dialect,
+            config,
+            profiles: Vec::new(),
+            transactions: BTreeMap::new(),
+        }
+    }
+
+    /// The rules followed.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Every installed profile, sorted by connector / EVSE then id.
+    pub fn profiles(&self) -> &[Installed] {
+        &self.profiles
+    }
+
+    /// The transaction running on `evse`.
+    pub fn transaction(&self, evse: i32) -> Option<&ActiveTransaction> {
+        self.transactions.get(&evse)
+    }
+
+    fn known(&self, evse: i32) -> bool {
+        (0..=self.config.evse_count).contains(&evse)
+    }
+
+    /// Records that a transaction started on `evse` (needed to accept its
+    /// TxProfile and to anchor `Relative` profiles).
+    pub fn start_transaction(
+        &mut self,
+        evse: i32,
+        id: impl Into<String>,
+        start: DateTime<Utc>,
+    ) -> Result<(), Rejection> {
+        if evse <= 0 || !self.known(evse) {
+            return Err(Rejection::UnknownEvse(evse));
+        }
+        let id = id.into();
+        self.transactions
+            .insert(evse, ActiveTransaction { id, start });
+        Ok(())
+    }
+
+    /// Records that the transaction on `evse` ended and deletes its
+    /// TxProfiles (they end with their transaction); returns
+    /// their ids.
+    pub fn end_transaction(&mut self, evse: i32) -> Vec<i32> {
+        self.transactions.remove(&evse);
+        let mut removed = Vec::new();
+        self.profiles.retain(|p| {
+            let drop = p.evse == evse && p.profile.purpose == Purpose::Tx;
+            if drop {
+                removed.push(p.profile.id);
+            }
+            !drop
+        });
+        removed
+    }
+
+    /// Installs a profile sent by the CSMS on `evse`, with every check of
+    /// the dialect; returns the ids of the profiles it replaced.
+    pub fn install(&mut self, evse: i32, profile: Profile) -> Result<Vec<i32>, Rejection> {
+        self.check(evse, &profile)?;
+        if profile.purpose == Purpose::ExternalConstraints {
+            return Err(Rejection::ExternalFromCsms);
+        }
+        let replaced = self.replaced_by(evse, &profile)?;
+        self.put(evse, profile, Source::Cso, replaced)
+    }
+
+    /// Installs an external constraint set by the station itself (from an
+    /// EMS or DSO, K11-K14): the same checks, without the CSMS-only rules;
+    /// it replaces one with the same id.
+    pub fn install_external(
+        &mut self,
+        evse: i32,
+        mut profile: Profile,
+        source: Source,
+    ) -> Result<Vec<i32>, Rejection> {
+        profile.purpose = Purpose::ExternalConstraints;
+        self.check(evse, &profile)?;
+        let replaced = self
+            .profiles
+            .iter()
+            .filter(|p| p.profile.id == profile.id)
+            .map(|p| p.profile.id)
+            .collect();
+        self.put(evse, profile, source, replaced)
+    }
+
+    /// Removes an external constraint by id (K13); returns whether it existed.
+    pub fn remove_external(&mut self, id: i32) -> bool {
+        let before = self.profiles.len();
+        self.profiles
+            .retain(|p| !(p.profile.id == id && p.profile.purpose == Purpose::ExternalConstraints));
+        before != self.profiles.len()
+    }
+
+    fn put(
+        &mut self,
+        evse: i32,
+        profile: Profile,
+        source: Source,
+        replaced: Vec<i32>,
+    ) -> Result<Vec<i32>, Rejection> {
+        let kept = self
+            .profiles
+            .iter()
+            .filter(|p| !replaced.contains(&p.profile.id))
+            .count();
+        if kept >= self.config.max_profiles {
+            return Err(Rejection::StoreFull(self.profiles.len()));
+        }
+        self.profiles.retain(|p| !replaced.contains(&p.profile.id));
+        let at = self
+            .profiles
+            .partition_point(|p| (p.evse, p.profile.id) < (evse, profile.id));
+        self.profiles.insert(
+            at,
+            Installed {
+                evse,
+                source,
+                profile,
+            },
+        );
+        Ok(replaced)
+    }
+
+    /// The checks that do not depend on the other profiles.
+    fn check(&self, evse: i32, profile: &Profile) -> Result<(), Rejection> {
+        if !self.known(evse) {
+            return Err(Rejection::UnknownEvse(evse));
+        }
+        let misplaced = match profile.purpose {
+            Purpose::StationMax => evse != 0,
+            Purpose::Tx => evse == 0,
+            _ => false,
+        };
+        if misplaced {
+            return Err(Rejection::PurposeNotAllowedHere {
+                purpose: profile.purpose,
+                evse,
+            });
+        }
+        if self.dialect == Dialect::V2x
+            && profile.purpose == Purpose::StationMax
+            && profile.kind == Kind::Relative
+        {
+            return Err(Rejection::RelativeStationMax);
+        }
+        if !(0..=self.config.max_stack_level).contains(&profile.stack_level) {
+            return Err(Rejection::StackLevel {
+                level: profile.stack_level,
+                max: self.config.max_stack_level,
+            });
+        }
+        if let (Some(from), Some(to)) = (profile.valid_from, profile.valid_to)
+            && from >= to
+        {
+            return Err(Rejection::EmptyValidity);
+        }
+        let max_schedules = match self.dialect {
+            Dialect::V16 => 1,
+            Dialect::V2x => self.config.max_schedules.clamp(1, 3),
+        };
+        let count = profile.schedules.len();
+        if count == 0 || count > max_schedules {
+            return Err(Rejection::ScheduleCount {
+                count,
+                max: max_schedules,
+            });
+        }
+        for schedule in &profile.schedules {
+            let count = schedule.periods.len();
+            if count == 0 || count > self.config.max_periods {
+                return Err(Rejection::PeriodCount {
+                    count,
+                    max: self.config.max_periods,
+                });
+            }
+            if let Some(first) = schedule.periods.first()
+                && first.start != 0
+            {
+                return Err(Rejection::FirstPeriodNotZero(first.start));
+            }
+            if schedule
+                .periods
+                .windows(2)
+                .any(|w| w[0].start >= w[1].start)
+            {
+                return Err(Rejection::PeriodsNotAscending);
+            }
+            for period in &schedule.periods {
+                if period
+                    .limit
+                    .is_some_and(|l| l.is_sign_negative() && !l.is_zero())
+                {
+                    return Err(Rejection::InvalidValue("negative limit"));
+                }
+                if period.phases.is_some_and(|n| !(1..=3).contains(&n)) {
+                    return Err(Rejection::InvalidValue("numberPhases outside 1..=3"));
+                }
+            }
+            if schedule.duration.is_some_and(|d| d < 0) {
+                return Err(Rejection::InvalidValue("negative duration"));
+            }
+            if !self.config.units.contains(&schedule.unit) {
+                return Err(Rejection::UnitNotAllowed(schedule.unit));
+            }
+            match (profile.kind, schedule.start) {
+                (Kind::Absolute | Kind::Recurring(_), None) => {
+                    return Err(Rejection::MissingStartSchedule);
+                }
+                (Kind::Relative, Some(_)) => return Err(Rejection::ExtraneousStartSchedule),
+                _ => {}
+            }
+        }
+        if profile.purpose == Purpose::Tx {
+            let running = self
+                .transactions
+                .get(&evse)
+                .ok_or(Rejection::NoTransaction(evse))?;
+            match &profile.transaction_id {
+                None if self.dialect == Dialect::V2x => {
+                    return Err(Rejection::MissingTransactionId);
+                }
+                Some(id) if *id != running.id => {
+                    return Err(Rejection::TransactionMismatch(id.clone()));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids `profile` replaces, or why it clashes with one.
+    fn replaced_by(&self, evse: i32, profile: &Profile) -> Result<Vec<i32>, Rejection> {
+        let mut replaced = Vec::new();
+        for installed in &self.profiles {
+            let other = &installed.profile;
+            if other.id == profile.id {
+                if other.purpose == Purpose::ExternalConstraints {
+                    return Err(Rejection::ReplacesExternal(other.id));
+                }
+                replaced.push(other.id);
+                continue;
+            }
+            let same_slot =
+                other.purpose == profile.purpose && other.stack_level == profile.stack_level;
+            match self.dialect {
+                Dialect::V16 => {
+                    if same_slot && installed.evse == evse {
+                        replaced.push(other.id);
+                    }
+                }
+                Dialect::V2x if same_slot => {
+                    let same_evse = installed.evse == evse;
+                    if profile.purpose == Purpose::Tx {
+                        // K01.FR.39: one TxProfile per stack level and transaction.
+                        if other.transaction_id == profile.transaction_id {
+                            return Err(Rejection::DuplicateTxProfile(other.id));
+                        }
+                    } else if same_evse {
+                        // K01.FR.06: validity periods may not overlap.
+                        if other.validity_overlaps(profile) {
+                            return Err(Rejection::DuplicateProfile(other.id));
+                        }
+                    } else if profile.purpose == Purpose::TxDefault
+                        && (installed.evse == 0 || evse == 0)
+                    {
+                        // K01.FR.52 / K01.FR.53: evse 0 against a specific evse.
+                        return Err(Rejection::DuplicateTxDefault(other.id));
+                    }
+                }
+                Dialect::V2x => {}
+            }
+        }
+        Ok(replaced)
+    }
+
+    /// Removes the profiles `filter` selects, never external constraints;
+    /// returns their ids (empty: 1.6 `Unknown`, 2.x `Unknown`).
+    pub fn clear(&mut self, filter: &ClearFilter) -> Vec<i32> {
+        let mut cleared = Vec::new();
+        self.profiles.retain(|p| {
+            let hit = p.profile.purpose != Purpose::ExternalConstraints
+                && match filter.id {
+                    Some(id) => p.profile.id == id,
+                    None => {
+                        filter.evse.is_none_or(|e| e == p.evse)
+                            && filter.purpose.is_none_or(|x| x == p.profile.purpose)
+                            && filter
+                                .stack_level
+                                .is_none_or(|s| s == p.profile.stack_level)
+                    }
+                };
+            if hit {
+                cleared.push(p.profile.id);
+            }
+            !hit
+        });
+        cleared
+    }
+
+    /// Removes the profiles whose `validTo` is at or before `now`; returns
+    /// their ids.
+    pub fn purge_expired(&mut self, now: DateTime<Utc>) -> Vec<i32> {
+        let mut purged = Vec::new();
+        self.profiles.retain(|p| {
+            let expired = p.profile.valid_to.is_some_and(|to| to <= now);
+            if expired {
+                purged.push(p.profile.id);
+            }
+            !expired
+        });
+        purged
+    }
+
+    /// The installed profiles `filter` selects, in (evse, id) order.
+    pub fn report(&self, filter: &ReportFilter) -> Vec<&Installed> {
+        self.profiles
+            .iter()
+            .filter(|p| {
+                filter.evse.is_none_or(|e| e == p.evse)
+                    && (filter.ids.is_empty() || filter.ids.contains(&p.profile.id))
+                    && filter.purpose.is_none_or(|x| x == p.profile.purpose)
+                    && filter
+                        .stack_level
+                        .is_none_or(|s| s == p.profile.stack_level)
+                    && (filter.sources.is_empty() || filter.sources.contains(&p.source))
+            })
+            .collect()
+    }
+
+    /// The composite schedule of `evse` over `[start, start + duration)` in
+    /// `unit` (default: the first configured unit); see
+    /// [`schedule`](super::schedule) for the rules.
+    pub fn composite(
+        &self,
+        evse: i32,
+        start: DateTime<Utc>,
+        duration: i32,
+        unit: Option<RateUnit>,
+    ) -> Result<Composite, CompositeError> {
+        if !self.known(evse) {
+            return Err(CompositeError::UnknownEvse(evse));
+        }
+        if duration < 0 {
+            return Err(CompositeError::NegativeDuration(duration));
+        }
+        let unit = match unit {
+            Some(u) if !self.config.units.contains(&u) => {
+                return Err(CompositeError::UnitNotAllowed(u));
+            }
+            Some(u) => u,
+            None => self.config.units.first().copied().unwrap_or(RateUnit::A),
+        };
+        let request = CompositeRequest {
+            evse,
+            start,
+            duration,
+            unit,
+        };
+        Ok(composite(
+            self.profiles.iter().map(|p| (p.evse, &p.profile)),
+            self.transactions.get(&evse).map(|t| t.start),
+            &request,
+            &self.config.composite,
+        ))
+    }
+}
