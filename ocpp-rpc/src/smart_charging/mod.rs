@@ -26,9 +26,12 @@ pub mod v201;
 pub mod v21;
 
 pub use model::{Kind, Period, Profile, Purpose, RateUnit, Recurrency, Schedule, Source};
-pub use schedule::{Composite, CompositeOptions, CompositePeriod, CompositeRequest, composite};
+pub use schedule::{
+    Composite, CompositeOptions, CompositePeriod, CompositeRequest, TransactionState, composite,
+    composite_with,
+};
 pub use store::{
-    ClearFilter, CompositeError, Dialect, Installed, ProfileStore, Rejection, ReportFilter,
-    StoreConfig,
+    ActiveTransaction, ClearFilter, CompositeError, Dialect, DynamicUpdateError, Installed,
+    PriorityChargingError, ProfileStore, Rejection, ReportFilter, StoreConfig,
 };
 pub use units::Electrical;

@@ -21,12 +21,12 @@ pub enum Purpose {
     TxDefault,
     /// `TxProfile`: one transaction's profile; it hides `TxDefault`.
     Tx,
-    /// 2.1 `PriorityCharging`: replaces Tx/TxDefault while priority charging
-    /// is in use. Stored and reported, not part of the composite (see
+    /// 2.1 `PriorityCharging`: replaces Tx/TxDefault in the composite while
+    /// priority charging is active for the transaction (K21, K22; see
     /// [`schedule`](super::schedule)).
     PriorityCharging,
-    /// 2.1 `LocalGeneration`: local generation that may raise the station
-    /// limit. Stored and reported, not part of the composite.
+    /// 2.1 `LocalGeneration`: locally generated capacity, added on top of
+    /// the composite limit (§3.6, K08.FR.04, K27).
     LocalGeneration,
 }
 
@@ -39,7 +39,9 @@ pub enum Kind {
     Recurring(Recurrency),
     /// From the start of the transaction (or, with none, of the window).
     Relative,
-    /// 2.1 `Dynamic`: from `startSchedule` if given, else like `Relative`.
+    /// 2.1 `Dynamic`: one schedule with one period whose limit is updated
+    /// in place (K28, K29); from `startSchedule` if given, else like
+    /// `Relative`.
     Dynamic,
 }
 
@@ -155,7 +157,8 @@ pub struct Profile {
     /// `transactionId` (a 1.6 integer is kept as its decimal text).
     pub transaction_id: Option<String>,
     /// The schedules. 1.6 has exactly one; 2.x one to three (more than
-    /// one only with ISO 15118). The composite uses the first.
+    /// one only with ISO 15118). The composite uses the one the EV
+    /// selected, by `id`, else the first (see [`schedule`](super::schedule)).
     pub schedules: Vec<Schedule>,
 }
 

@@ -1,15 +1,26 @@
 //! The composite schedule: what a connector / EVSE may draw over a window.
 //!
-//! The rules, the same in every version (1.6 §3.13, 2.0.1 K08):
+//! The rules, the same in every version (1.6 §3.13, 2.0.1 K08, 2.1 K08):
 //!
 //! * A profile applies at instant `t` when `validFrom ≤ t < validTo` and
-//!   its (first) schedule has a period at `t`: `Absolute` from
-//!   `startSchedule`; `Recurring` from `startSchedule`, restarting every day
-//!   or week (never before `startSchedule`); `Relative` from the start of the
-//!   transaction, or, on an EVSE without one, from the start of the window
-//!   ("as if a transaction started now", 2.0.1 K08); a period lasts until the
-//!   next one, the last until `duration` (or forever without one, or until
-//!   the recurrence restarts).
+//!   its schedule has a period at `t`: `Absolute` from `startSchedule`;
+//!   `Recurring` from `startSchedule`, restarting every day or week (never
+//!   before `startSchedule`); `Relative` from the start of the transaction,
+//!   or, on an EVSE without one, from the start of the window ("as if a
+//!   transaction started now", 2.0.1 K08); 2.1 `Dynamic` from
+//!   `startSchedule` if given, else like `Relative` (its single period
+//!   starts at 0, K28.FR.01/.02, so it applies from the start of the window;
+//!   its limit is changed in place, see
+//!   [`ProfileStore::update_dynamic`](super::store::ProfileStore::update_dynamic)).
+//!   A period lasts until the next one, the last until `duration` (or
+//!   forever without one, or until the recurrence restarts).
+//! * Which schedule of a profile: 2.x profiles may carry up to three
+//!   alternative schedules for ISO 15118 (K15.FR.07, K17.FR.07), of which
+//!   the EV selects one (K15.FR.21, K16.FR.14, K17.FR.18:
+//!   `selectedChargingScheduleId`). A profile takes part with the schedule
+//!   whose `id` is [`TransactionState::selected_schedule`]; with no
+//!   selection, or when none of its schedules has that id, with its first
+//!   schedule (the CSMS is recommended to send only one, K15.FR.18).
 //! * Within one purpose on one connector the applicable profile with the
 //!   highest `stackLevel` wins. Equal stack levels (which validation keeps
 //!   from happening) are broken by the lower limit, then the lower id, so
@@ -18,20 +29,32 @@
 //!   `TxDefaultProfile` of the connector itself if one applies, else the
 //!   `TxDefaultProfile` of connector 0 (a connector-specific TxDefault
 //!   overrides connector 0's; the fallback is per instant).
+//! * 2.1 priority charging: while it is active for the transaction on the
+//!   EVSE ([`TransactionState::priority_charging`]), the `PriorityCharging`
+//!   profiles of the EVSE and of EVSE 0 (one stack, K21.FR.01: one on EVSE 0
+//!   applies to all EVSEs) are the transaction-level limit instead: TxProfile
+//!   and TxDefaultProfile are not applied (§3.6, K21.FR.04, K22.FR.02), the
+//!   station maximum and external constraints still are. Where no
+//!   PriorityCharging profile applies there is then no transaction-level
+//!   limit. Without priority charging, PriorityCharging profiles take no part.
 //! * The result is the minimum of the station maximum, the external
 //!   constraints (2.x; those of EVSE 0 and of the EVSE itself) and the
 //!   transaction-level limit, in the requested unit.
+//! * 2.1 local generation: the limit of the leading `LocalGeneration`
+//!   profile (those of the EVSE and of EVSE 0 form one stack) is added on
+//!   top of that minimum (§3.6, SC.01, K08.FR.04; K27: a 5 kW TxDefault and
+//!   2 kW of local generation give 7 kW). It adds nothing where no other
+//!   profile sets a limit (no limit stays no limit).
 //! * Connector / EVSE 0 is the whole station: the minimum of the station
-//!   maximum, the external constraints of EVSE 0 and the TxDefault of 0.
+//!   maximum, the external constraints of EVSE 0 and the TxDefault of 0,
+//!   plus the local generation of EVSE 0.
 //! * Where no profile applies there is no limit. A schedule must be
 //!   contiguous, so such a gap is filled with
 //!   [`CompositeOptions::no_limit_amps`] (default 48 A per phase, i.e.
 //!   33 120 W on 3 phases at 230 V, as EVerest does): configure it to the
 //!   hardware maximum of the connector.
-//! * 2.1 `PriorityCharging` and `LocalGeneration` profiles are not part of
-//!   the composite (priority charging is switched on by the EV driver or the
-//!   CSMS at run time; local generation needs a meter). A 2.1 period
-//!   without `limit` applies (it hides lower stack levels) but sets no limit.
+//! * A 2.1 period without `limit` applies (it hides lower stack levels) but
+//!   sets no limit.
 //!
 //! Limits are converted between `A` and `W` exactly, with the voltage and the
 //! period's `numberPhases` (default 3), and the result is rounded down to
@@ -57,6 +80,24 @@ pub struct CompositeRequest {
     pub duration: i32,
     /// The unit of the result.
     pub unit: RateUnit,
+}
+
+/// The transaction on the EVSE, as far as the composite depends on it
+/// (see [`composite_with`]). The default is no transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionState {
+    /// When it started: the anchor of `Relative` profiles (`None`: the
+    /// start of the window).
+    pub start: Option<DateTime<Utc>>,
+    /// The `ChargingSchedule.id` the EV selected (ISO 15118
+    /// `SAScheduleTupleID`, reported as `selectedChargingScheduleId`,
+    /// K15.FR.21): a profile with that schedule takes part with it, any
+    /// other with its first schedule. `None`: every profile's first.
+    pub selected_schedule: Option<i32>,
+    /// Whether 2.1 priority charging is active for it (K21.FR.04,
+    /// K22.FR.02): PriorityCharging profiles then replace TxProfile and
+    /// TxDefaultProfile. Ignored for EVSE 0.
+    pub priority_charging: bool,
 }
 
 /// How to compute it.
@@ -144,12 +185,22 @@ enum Role {
     Tx,
     TxDefaultEvse,
     TxDefaultStation,
+    /// 2.1 PriorityCharging of the EVSE or of EVSE 0, while active.
+    Priority,
+    /// 2.1 LocalGeneration of the EVSE or of EVSE 0.
+    LocalGeneration,
 }
 
-const ROLES: usize = 6;
+const ROLES: usize = 8;
 
-fn role(purpose: Purpose, on: i32, evse: i32) -> Option<Role> {
+fn role(purpose: Purpose, on: i32, evse: i32, priority: bool) -> Option<Role> {
     match (purpose, on == 0, on == evse) {
+        (Purpose::PriorityCharging, station, own) => {
+            (priority && (station || own)).then_some(Role::Priority)
+        }
+        (Purpose::LocalGeneration, station, own) => {
+            (station || own).then_some(Role::LocalGeneration)
+        }
         (Purpose::StationMax, true, _) => Some(Role::StationMax),
         (Purpose::ExternalConstraints, true, _) => Some(Role::ExternalStation),
         (Purpose::ExternalConstraints, false, true) => Some(Role::ExternalEvse),
@@ -179,8 +230,11 @@ impl<'a> Timed<'a> {
         profile: &'a Profile,
         transaction_start: Option<i64>,
         window_start: i64,
+        selected: Option<i32>,
     ) -> Option<Self> {
-        let schedule = profile.schedules.first()?;
+        let schedule = selected
+            .and_then(|id| profile.schedules.iter().find(|s| s.id == Some(id)))
+            .or_else(|| profile.schedules.first())?;
         let start = schedule.start.map(|s| s.timestamp());
         let relative = transaction_start.unwrap_or(window_start);
         let (anchor, cycle) = match profile.kind {
@@ -283,7 +337,8 @@ impl Contribution<'_> {
 /// Computes the composite schedule of `request.evse` from the installed
 /// `profiles`, each with the connector / EVSE it is installed on.
 /// `transaction_start` is the start of the transaction on that EVSE, for
-/// `Relative` profiles.
+/// `Relative` profiles; no schedule is selected and priority charging is
+/// off (see [`composite_with`]).
 ///
 /// Pure and deterministic: the same inputs give the same output, whatever
 /// their order.
@@ -293,15 +348,35 @@ pub fn composite<'a>(
     request: &CompositeRequest,
     options: &CompositeOptions,
 ) -> Composite {
+    let transaction = TransactionState {
+        start: transaction_start,
+        ..TransactionState::default()
+    };
+    composite_with(profiles, &transaction, request, options)
+}
+
+/// [`composite`] with the whole [`TransactionState`] of the EVSE: the
+/// schedule the EV selected and whether priority charging is active, as
+/// well as the start.
+///
+/// Pure and deterministic: the same inputs give the same output, whatever
+/// their order.
+pub fn composite_with<'a>(
+    profiles: impl IntoIterator<Item = (i32, &'a Profile)>,
+    transaction: &TransactionState,
+    request: &CompositeRequest,
+    options: &CompositeOptions,
+) -> Composite {
     let t0 = request.start.timestamp();
     let duration = request.duration.max(0);
     let end = t0 + i64::from(duration);
-    let tx_start = transaction_start.map(|t| t.timestamp());
+    let tx_start = transaction.start.map(|t| t.timestamp());
+    let priority = transaction.priority_charging && request.evse > 0;
     let timed: Vec<Timed<'a>> = profiles
         .into_iter()
         .filter_map(|(on, p)| {
-            let role = role(p.purpose, on, request.evse)?;
-            Timed::new(role, p, tx_start, t0)
+            let role = role(p.purpose, on, request.evse, priority)?;
+            Timed::new(role, p, tx_start, t0, transaction.selected_schedule)
         })
         .collect();
     let no_limit = options.no_limit(request.unit);
@@ -332,9 +407,13 @@ pub fn composite<'a>(
                 *slot = Some(candidate);
             }
         }
-        let tx_level = best[Role::Tx as usize]
-            .or(best[Role::TxDefaultEvse as usize])
-            .or(best[Role::TxDefaultStation as usize]);
+        let tx_level = if priority {
+            best[Role::Priority as usize]
+        } else {
+            best[Role::Tx as usize]
+                .or(best[Role::TxDefaultEvse as usize])
+                .or(best[Role::TxDefaultStation as usize])
+        };
         if t == t0 {
             min_rate = tx_level.and_then(|c| {
                 let phases = electrical.phases(c.period.phases);
@@ -353,8 +432,11 @@ pub fn composite<'a>(
         .flatten()
         .filter_map(|c| c.limit.map(|l| (l, c.period.phases)))
         .reduce(|a, b| if b.0 < a.0 { b } else { a });
+        let generation = best[Role::LocalGeneration as usize]
+            .and_then(|c| c.limit)
+            .unwrap_or(Decimal::ZERO);
         let (limit, phases) = match binding {
-            Some((l, phases)) => (floor_tenth(l.max(Decimal::ZERO)), phases),
+            Some((l, phases)) => (floor_tenth((l + generation).max(Decimal::ZERO)), phases),
             None => (no_limit, None),
         };
         let offset = i32::try_from(t - t0).unwrap_or(i32::MAX);

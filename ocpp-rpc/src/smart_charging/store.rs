@@ -10,10 +10,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Kind, Profile, Purpose, RateUnit, Source};
-use super::schedule::{Composite, CompositeOptions, CompositeRequest, composite};
+use super::schedule::{
+    Composite, CompositeOptions, CompositeRequest, TransactionState, composite_with,
+};
 
 /// Which specification's rules the store follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +76,11 @@ pub struct Installed {
     pub source: Source,
     /// The profile.
     pub profile: Profile,
+    /// 2.1 `dynUpdateTime`: when the limit of this `Dynamic` profile was
+    /// last updated ([`ProfileStore::update_dynamic`], K28.FR.09,
+    /// K29.FR.06); `None` until then.
+    #[serde(default)]
+    pub dyn_update_time: Option<DateTime<Utc>>,
 }
 
 /// The transaction running on a connector / EVSE.
@@ -82,6 +90,15 @@ pub struct ActiveTransaction {
     pub id: String,
     /// When it started: the anchor of `Relative` profiles.
     pub start: DateTime<Utc>,
+    /// The `ChargingSchedule.id` the EV selected among the alternatives of
+    /// its TxProfile (ISO 15118, K15.FR.21); `None`: the first schedule.
+    /// See [`ProfileStore::select_schedule`].
+    #[serde(default)]
+    pub selected_schedule: Option<i32>,
+    /// Whether 2.1 priority charging is active (K21, K22). See
+    /// [`ProfileStore::use_priority_charging`].
+    #[serde(default)]
+    pub priority_charging: bool,
 }
 
 /// Why a profile was refused. Each carries the specification's rule.
@@ -180,6 +197,17 @@ pub enum Rejection {
     /// No room for another profile.
     #[error("already {0} profiles installed")]
     StoreFull(usize),
+    /// A 2.1 `Dynamic` profile must have exactly one schedule with one
+    /// period (K28.FR.01, .03; K29.FR.01).
+    #[error("a dynamic profile has exactly one schedule with one period")]
+    DynamicShape,
+    /// A 2.1 PriorityCharging schedule may not have a duration (K01.FR.70).
+    #[error("a PriorityCharging schedule may not have a duration")]
+    PriorityChargingDuration,
+    /// 2.1 `dynUpdateInterval` / `dynUpdateTime` on a profile that is not
+    /// `Dynamic` (K01.FR.122, K28.FR.04).
+    #[error("dynUpdateInterval and dynUpdateTime go with Dynamic profiles only")]
+    DynUpdateNotDynamic,
 }
 
 impl Rejection {
@@ -200,7 +228,9 @@ impl Rejection {
             | Rejection::FirstPeriodNotZero(_)
             | Rejection::PeriodsNotAscending
             | Rejection::MissingStartSchedule
-            | Rejection::ExtraneousStartSchedule => "InvalidSchedule",
+            | Rejection::ExtraneousStartSchedule
+            | Rejection::DynamicShape
+            | Rejection::PriorityChargingDuration => "InvalidSchedule",
             _ => "InvalidProfile",
         }
     }
@@ -219,6 +249,48 @@ pub enum CompositeError {
     /// A negative duration.
     #[error("negative duration {0}")]
     NegativeDuration(i32),
+}
+
+/// Why priority charging cannot be switched (2.1 UsePriorityCharging).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PriorityChargingError {
+    /// No ongoing transaction has that id (K21.FR.02: `Rejected`,
+    /// `TxNotFound`).
+    #[error("no ongoing transaction {0}")]
+    TxNotFound(String),
+    /// No PriorityCharging profile is installed on EVSE 0 or the EVSE of the
+    /// transaction (K21.FR.01: `NoProfile`, `NotFound`; K22.FR.01).
+    #[error("no PriorityCharging profile for the evse of transaction {0}")]
+    NoProfile(String),
+}
+
+/// Why a dynamic schedule update cannot be applied (2.1
+/// UpdateDynamicSchedule, PullDynamicScheduleUpdate).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DynamicUpdateError {
+    /// No installed profile has that id.
+    #[error("no charging profile {0}")]
+    UnknownProfile(i32),
+    /// The profile is not `Dynamic` (K28.FR.11: `Rejected`,
+    /// `InvalidProfile`).
+    #[error("charging profile {0} is not dynamic")]
+    NotDynamic(i32),
+    /// A negative limit.
+    #[error("negative limit")]
+    NegativeLimit,
+}
+
+impl DynamicUpdateError {
+    /// A 2.1 `statusInfo.reasonCode`.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            DynamicUpdateError::UnknownProfile(_) => "UnknownProfile",
+            DynamicUpdateError::NotDynamic(_) => "InvalidProfile",
+            DynamicUpdateError::NegativeLimit => "InvalidValue",
+        }
+    }
 }
 
 /// Which profiles [`ProfileStore::clear`] removes: by `id` (the other fields
@@ -309,8 +381,102 @@ impl ProfileStore {
             return Err(Rejection::UnknownEvse(evse));
         }
         let id = id.into();
-        self.transactions
-            .insert(evse, ActiveTransaction { id, start });
+        self.transactions.insert(
+            evse,
+            ActiveTransaction {
+                id,
+                start,
+                selected_schedule: None,
+                priority_charging: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Records the `ChargingSchedule.id` the EV selected for the transaction
+    /// on `evse` (ISO 15118 `SAScheduleTupleID`, K15.FR.21, K16.FR.14,
+    /// K17.FR.18); `None` goes back to the first schedule. The composite of
+    /// `evse` then uses that schedule of every profile that has it (see
+    /// [`schedule`](super::schedule)); an id no profile has selects nothing.
+    pub fn select_schedule(&mut self, evse: i32, id: Option<i32>) -> Result<(), Rejection> {
+        let tx = self
+            .transactions
+            .get_mut(&evse)
+            .ok_or(Rejection::NoTransaction(evse))?;
+        tx.selected_schedule = id;
+        Ok(())
+    }
+
+    /// Switches 2.1 priority charging on or off for the ongoing transaction
+    /// `transaction_id` (UsePriorityChargingRequest, K21; or the driver at
+    /// the station, K22); returns its EVSE.
+    ///
+    /// Switching on needs a PriorityCharging profile installed on EVSE 0 or
+    /// on the EVSE of the transaction (K21.FR.01, .03, K22.FR.01); switching
+    /// off is always accepted for an ongoing transaction (K21.FR.06, .07).
+    /// It ends with the transaction. While it is on, the composite of the
+    /// EVSE applies the PriorityCharging profiles instead of TxProfile and
+    /// TxDefaultProfile (K21.FR.04, K22.FR.02, K22.FR.04).
+    pub fn use_priority_charging(
+        &mut self,
+        transaction_id: &str,
+        activate: bool,
+    ) -> Result<i32, PriorityChargingError> {
+        let Some((&evse, _)) = self
+            .transactions
+            .iter()
+            .find(|(_, t)| t.id == transaction_id)
+        else {
+            return Err(PriorityChargingError::TxNotFound(transaction_id.to_owned()));
+        };
+        if activate
+            && !self.profiles.iter().any(|p| {
+                p.profile.purpose == Purpose::PriorityCharging && (p.evse == 0 || p.evse == evse)
+            })
+        {
+            return Err(PriorityChargingError::NoProfile(transaction_id.to_owned()));
+        }
+        if let Some(tx) = self.transactions.get_mut(&evse) {
+            tx.priority_charging = activate;
+        }
+        Ok(evse)
+    }
+
+    /// Applies a new limit to the single period of the 2.1 `Dynamic`
+    /// profile `id` (UpdateDynamicScheduleRequest, K28.FR.06; a
+    /// PullDynamicScheduleUpdateResponse, K28.FR.08; an external system,
+    /// K29.FR.05) and sets its `dynUpdateTime` to `now` (K28.FR.09,
+    /// K29.FR.06). Any profile may be updated, external constraints and
+    /// local generation included.
+    ///
+    /// `limit` is in the schedule's unit; `None` leaves the limit as it is
+    /// (the update carried only values this model does not hold, such as
+    /// setpoints or per-phase limits).
+    pub fn update_dynamic(
+        &mut self,
+        id: i32,
+        limit: Option<Decimal>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DynamicUpdateError> {
+        if limit.is_some_and(|l| l.is_sign_negative() && !l.is_zero()) {
+            return Err(DynamicUpdateError::NegativeLimit);
+        }
+        let installed = self
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile.id == id)
+            .ok_or(DynamicUpdateError::UnknownProfile(id))?;
+        if installed.profile.kind != Kind::Dynamic {
+            return Err(DynamicUpdateError::NotDynamic(id));
+        }
+        if let Some(limit) = limit {
+            for schedule in &mut installed.profile.schedules {
+                for period in &mut schedule.periods {
+                    period.limit = Some(limit);
+                }
+            }
+        }
+        installed.dyn_update_time = Some(now);
         Ok(())
     }
 
@@ -394,6 +560,7 @@ impl ProfileStore {
                 evse,
                 source,
                 profile,
+                dyn_update_time: None,
             },
         );
         Ok(replaced)
@@ -442,6 +609,16 @@ impl ProfileStore {
                 count,
                 max: max_schedules,
             });
+        }
+        if profile.kind == Kind::Dynamic
+            && (count != 1 || profile.schedules.iter().any(|s| s.periods.len() != 1))
+        {
+            return Err(Rejection::DynamicShape);
+        }
+        if profile.purpose == Purpose::PriorityCharging
+            && profile.schedules.iter().any(|s| s.duration.is_some())
+        {
+            return Err(Rejection::PriorityChargingDuration);
         }
         for schedule in &profile.schedules {
             let count = schedule.periods.len();
@@ -606,8 +783,9 @@ impl ProfileStore {
     }
 
     /// The composite schedule of `evse` over `[start, start + duration)` in
-    /// `unit` (default: the first configured unit); see
-    /// [`schedule`](super::schedule) for the rules.
+    /// `unit` (default: the first configured unit), with the selected
+    /// schedule and the priority charging state of the transaction on `evse`
+    /// (if any); see [`schedule`](super::schedule) for the rules.
     pub fn composite(
         &self,
         evse: i32,
@@ -634,9 +812,18 @@ impl ProfileStore {
             duration,
             unit,
         };
-        Ok(composite(
+        let transaction = self
+            .transactions
+            .get(&evse)
+            .map(|t| TransactionState {
+                start: Some(t.start),
+                selected_schedule: t.selected_schedule,
+                priority_charging: t.priority_charging,
+            })
+            .unwrap_or_default();
+        Ok(composite_with(
             self.profiles.iter().map(|p| (p.evse, &p.profile)),
-            self.transactions.get(&evse).map(|t| t.start),
+            &transaction,
             &request,
             &self.config.composite,
         ))

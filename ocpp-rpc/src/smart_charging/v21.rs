@@ -1,6 +1,8 @@
 //! OCPP 2.1: conversions between the typed messages and the model, and the
 //! charging station's answers to SetChargingProfile, ClearChargingProfile,
-//! GetChargingProfiles and GetCompositeSchedule.
+//! GetChargingProfiles, GetCompositeSchedule, UsePriorityCharging,
+//! UpdateDynamicSchedule, and its handling of a
+//! PullDynamicScheduleUpdateResponse.
 
 use chrono::{DateTime, Utc};
 use ocpp_types::BoundedString;
@@ -9,7 +11,10 @@ use rust_decimal::Decimal;
 
 use super::model::{Kind, Period, Profile, Purpose, RateUnit, Recurrency, Schedule, Source};
 use super::schedule::{Composite, CompositePeriod};
-use super::store::{ClearFilter, CompositeError, ProfileStore, Rejection, ReportFilter};
+use super::store::{
+    ClearFilter, CompositeError, DynamicUpdateError, PriorityChargingError, ProfileStore,
+    Rejection, ReportFilter,
+};
 
 impl From<vx::ChargingProfilePurposeEnum> for Purpose {
     fn from(p: vx::ChargingProfilePurposeEnum) -> Self {
@@ -248,8 +253,16 @@ impl ProfileStore {
         &mut self,
         request: &vx::SetChargingProfileRequest,
     ) -> (vx::SetChargingProfileResponse, Result<Vec<i32>, Rejection>) {
-        let outcome = Profile::try_from(&request.charging_profile)
-            .and_then(|p| self.install(request.evse_id, p));
+        let wire = &request.charging_profile;
+        let outcome = Profile::try_from(wire).and_then(|p| {
+            // K01.FR.122, K28.FR.04: the dynamic fields need a Dynamic kind.
+            if p.kind != Kind::Dynamic
+                && (wire.dyn_update_interval.is_some() || wire.dyn_update_time.is_some())
+            {
+                return Err(Rejection::DynUpdateNotDynamic);
+            }
+            self.install(request.evse_id, p)
+        });
         let (status, status_info) = match &outcome {
             Ok(_) => (vx::ChargingProfileStatusEnum::Accepted, None),
             Err(e) => (
@@ -318,9 +331,10 @@ impl ProfileStore {
         };
         let mut reports: Vec<vx::ReportChargingProfilesRequest> = Vec::new();
         for installed in self.report(&filter) {
-            let Some(profile) = profile_to_v21(&installed.profile) else {
+            let Some(mut profile) = profile_to_v21(&installed.profile) else {
                 continue;
             };
+            profile.dyn_update_time = installed.dyn_update_time;
             let source = source_out(&installed.source);
             match reports.last_mut() {
                 Some(r) if r.evse_id == installed.evse && r.charging_limit_source == source => {
@@ -394,5 +408,100 @@ impl ProfileStore {
             request.duration,
             request.charging_rate_unit.map(RateUnit::from),
         )
+    }
+
+    /// Answers a 2.1 UsePriorityChargingRequest (K21): `Accepted`, else
+    /// `Rejected` with `TxNotFound` (K21.FR.02) or `NoProfile` with
+    /// `NotFound` (K21.FR.01). The outcome carries the EVSE of the
+    /// transaction, for the NotifyPriorityChargingRequest to send after
+    /// switching (K21.FR.05, K21.FR.08).
+    pub fn use_priority_charging_v21(
+        &mut self,
+        request: &vx::UsePriorityChargingRequest,
+    ) -> (
+        vx::UsePriorityChargingResponse,
+        Result<i32, PriorityChargingError>,
+    ) {
+        let outcome = self.use_priority_charging(request.transaction_id.as_str(), request.activate);
+        let (status, status_info) = match &outcome {
+            Ok(_) => (vx::PriorityChargingStatusEnum::Accepted, None),
+            Err(e) => {
+                let (status, code) = match e {
+                    PriorityChargingError::NoProfile(_) => {
+                        (vx::PriorityChargingStatusEnum::NoProfile, "NotFound")
+                    }
+                    _ => (vx::PriorityChargingStatusEnum::Rejected, "TxNotFound"),
+                };
+                (
+                    status,
+                    Some(vx::StatusInfo {
+                        additional_info: BoundedString::new(e.to_string()).ok(),
+                        custom_data: None,
+                        reason_code: BoundedString::new_unchecked(code),
+                    }),
+                )
+            }
+        };
+        let response = vx::UsePriorityChargingResponse {
+            custom_data: None,
+            status,
+            status_info,
+        };
+        (response, outcome)
+    }
+
+    /// Answers a 2.1 UpdateDynamicScheduleRequest received at `now`: applies
+    /// its `limit` to the Dynamic profile (K28.FR.06, K28.FR.09) and answers
+    /// `Accepted`, else `Rejected` with a reason (K28.FR.11). Values the
+    /// model does not hold (setpoints, per-phase and discharge limits) are
+    /// not applied.
+    pub fn update_dynamic_schedule_v21(
+        &mut self,
+        request: &vx::UpdateDynamicScheduleRequest,
+        now: DateTime<Utc>,
+    ) -> vx::UpdateDynamicScheduleResponse {
+        let outcome = self.update_dynamic(
+            request.charging_profile_id,
+            request.schedule_update.limit,
+            now,
+        );
+        let (status, status_info) = match outcome {
+            Ok(()) => (vx::ChargingProfileStatusEnum::Accepted, None),
+            Err(e) => (
+                vx::ChargingProfileStatusEnum::Rejected,
+                Some(dynamic_status_info(&e)),
+            ),
+        };
+        vx::UpdateDynamicScheduleResponse {
+            custom_data: None,
+            status,
+            status_info,
+        }
+    }
+
+    /// Applies the PullDynamicScheduleUpdateResponse received at `now` for
+    /// the Dynamic profile `id` (K28.FR.08, K28.FR.09): `Ok(true)` when its
+    /// update was applied, `Ok(false)` when the CSMS rejected the pull or
+    /// sent no update.
+    pub fn pull_dynamic_schedule_update_v21(
+        &mut self,
+        id: i32,
+        response: &vx::PullDynamicScheduleUpdateResponse,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DynamicUpdateError> {
+        match (&response.status, &response.schedule_update) {
+            (vx::ChargingProfileStatusEnum::Accepted, Some(update)) => {
+                self.update_dynamic(id, update.limit, now).map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+fn dynamic_status_info(e: &DynamicUpdateError) -> vx::StatusInfo {
+    vx::StatusInfo {
+        additional_info: BoundedString::new(e.to_string()).ok(),
+        custom_data: None,
+        reason_code: BoundedString::new_unchecked(e.reason_code()),
     }
 }
