@@ -82,6 +82,39 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// CPU time used by this process (all threads), in clock ticks (USER_HZ,
+/// 100 a second on Linux), from `/proc/self/stat`.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // utime and stime are fields 14 and 15; the command name before them
+    // may hold spaces, so count from the closing parenthesis.
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum()
+}
+
+/// The machine's busy and total clock ticks over all cores, from `/proc/stat`.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = cpu.iter().sum();
+    let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
 /// This process's resident set, in KiB, from `/proc/self/status`.
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -170,8 +203,11 @@ fn drive(sizes: &[usize], secs: u64) {
          {WORKERS} tokio workers in each; {rustc}"
     );
     println!();
-    println!("| N | calls/s | p50 | p99 | max | errors | server RSS / conn | client RSS / conn |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| N | calls/s | p50 | p99 | max | errors | server RSS / conn | client RSS / conn \
+         | cores: server + clients + other |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let args = vec![
             "--serve".to_owned(),
@@ -184,7 +220,7 @@ fn drive(sizes: &[usize], secs: u64) {
         let line = line_from(&lines, "serve ", limit);
         finish(child, Duration::from_secs(20), "server process");
         let Some(line) = line else {
-            println!("| {n} | no result from the server process within {limit:?} | | | | | | |");
+            println!("| {n} | no result from the server process within {limit:?} | | | | | | | |");
             continue;
         };
         let f = fields(&line);
@@ -196,8 +232,11 @@ fn drive(sizes: &[usize], secs: u64) {
         } else {
             format!("{} ({connected}/{n} connected)", get("errors"))
         };
+        let (server, clients) = (num("server_cores"), num("client_cores"));
+        let other = (num("machine_cores") - server - clients).max(0.0);
         println!(
-            "| {n} | {:.0} | {} | {} | {} | {errors} | {:.1} KiB | {:.1} KiB |",
+            "| {n} | {:.0} | {} | {} | {} | {errors} | {:.1} KiB | {:.1} KiB \
+             | {server:.2} + {clients:.2} + {other:.2} |",
             num("calls") / num("elapsed_s"),
             micros(num("p50_us")),
             micros(num("p99_us")),
@@ -207,6 +246,11 @@ fn drive(sizes: &[usize], secs: u64) {
         );
         eprintln!("N={n}: {line}");
     }
+    println!();
+    println!(
+        "cores: average cores busy while the clients ran, from /proc: the server \
+         process, the client process, and everything else on the machine"
+    );
 }
 
 fn micros(us: f64) -> String {
@@ -285,6 +329,7 @@ fn serve(n: usize, secs: u64) {
     let ready = fields(&ready);
     let connected: usize = ready.get("ok").and_then(|v| v.parse().ok()).unwrap_or(0);
     let client_kib: f64 = ready.get("kib").and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let connect_s = ready.get("secs").map_or("?", String::as_str).to_owned();
     // The server counts a connection from its TCP accept; wait until every
     // connected client is counted.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -295,10 +340,18 @@ fn serve(n: usize, secs: u64) {
     let after = rss_kib();
     let counted = count.load(Ordering::Relaxed);
 
+    let (own_before, (busy_before, total_before)) = (cpu_ticks(), machine_ticks());
     let _ = writeln!(stdin, "go");
     let _ = stdin.flush();
     let limit = Duration::from_secs(secs) + CALL_LIMIT + Duration::from_secs(30);
     let result = line_from(&lines, "load ", limit);
+    let (own_after, (busy_after, total_after)) = (cpu_ticks(), machine_ticks());
+    // Cores in use on average while the clients ran: this process, and the
+    // whole machine.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let window = (total_after - total_before).max(1) as f64 / cores;
+    let server_cores = (own_after - own_before) as f64 / window;
+    let machine_cores = (busy_after - busy_before) as f64 / window;
     // Still connected here: the client process has not exited yet.
     let counted_at_end = count.load(Ordering::Relaxed);
     drop(stdin);
@@ -329,8 +382,10 @@ fn serve(n: usize, secs: u64) {
          ({kept} accepted and kept); {counted_at_end} counted at the end of the run"
     );
     println!(
-        "serve n={n} connected={connected} server_kib_per_conn={per_conn:.2} \
-         client_kib_per_conn={client_kib:.2} {}",
+        "serve n={n} connected={connected} connect_s={connect_s} \
+         server_kib_per_conn={per_conn:.2} \
+         client_kib_per_conn={client_kib:.2} server_cores={server_cores:.2} \
+         machine_cores={machine_cores:.2} {}",
         result.as_deref().unwrap_or("load errors=timeout")
     );
 }
@@ -407,58 +462,62 @@ fn clients(n: usize, addr: SocketAddr, secs: u64) {
     }
 
     let run = Duration::from_secs(secs);
-    let (mut latencies, errors, elapsed, per_client, kept) = rt.block_on(async move {
-        let start = Instant::now();
-        let deadline = start + run;
-        let mut set = tokio::task::JoinSet::new();
-        for c in connections {
-            set.spawn(async move {
-                let mut latencies: Vec<u32> = Vec::with_capacity(4096);
-                let mut errors = 0u64;
-                let mut first_error = None;
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    let call = c.call(v201::HeartbeatRequest::default());
-                    match tokio::time::timeout(CALL_LIMIT, call).await {
-                        Ok(Ok(_)) => {
-                            let us = t.elapsed().as_micros();
-                            latencies.push(u32::try_from(us).unwrap_or(u32::MAX));
-                        }
-                        Ok(Err(e)) => {
-                            errors += 1;
-                            first_error.get_or_insert(format!("{e:?}"));
-                        }
-                        Err(_) => {
-                            errors += 1;
-                            first_error.get_or_insert("no answer within 10 s".into());
+    let (mut latencies, errors, elapsed, per_client, kept, client_cores) =
+        rt.block_on(async move {
+            let start = Instant::now();
+            let ticks = cpu_ticks();
+            let deadline = start + run;
+            let mut set = tokio::task::JoinSet::new();
+            for c in connections {
+                set.spawn(async move {
+                    let mut latencies: Vec<u32> = Vec::with_capacity(4096);
+                    let mut errors = 0u64;
+                    let mut first_error = None;
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        let call = c.call(v201::HeartbeatRequest::default());
+                        match tokio::time::timeout(CALL_LIMIT, call).await {
+                            Ok(Ok(_)) => {
+                                let us = t.elapsed().as_micros();
+                                latencies.push(u32::try_from(us).unwrap_or(u32::MAX));
+                            }
+                            Ok(Err(e)) => {
+                                errors += 1;
+                                first_error.get_or_insert(format!("{e:?}"));
+                            }
+                            Err(_) => {
+                                errors += 1;
+                                first_error.get_or_insert("no answer within 10 s".into());
+                            }
                         }
                     }
-                }
-                (latencies, errors, first_error, c)
-            });
-        }
-        let mut all = Vec::new();
-        let mut errors = 0u64;
-        let mut per_client = Vec::new();
-        let mut kept = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            let Ok((latencies, e, first_error, c)) = joined else {
-                errors += 1;
-                continue;
-            };
-            if let Some(first_error) = first_error {
-                eprintln!(
-                    "{}: {e} errors, the first: {first_error}",
-                    c.charge_point_id()
-                );
+                    (latencies, errors, first_error, c)
+                });
             }
-            per_client.push(latencies.len());
-            all.extend(latencies);
-            errors += e;
-            kept.push(c);
-        }
-        (all, errors, start.elapsed(), per_client, kept)
-    });
+            let mut all = Vec::new();
+            let mut errors = 0u64;
+            let mut per_client = Vec::new();
+            let mut kept = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                let Ok((latencies, e, first_error, c)) = joined else {
+                    errors += 1;
+                    continue;
+                };
+                if let Some(first_error) = first_error {
+                    eprintln!(
+                        "{}: {e} errors, the first: {first_error}",
+                        c.charge_point_id()
+                    );
+                }
+                per_client.push(latencies.len());
+                all.extend(latencies);
+                errors += e;
+                kept.push(c);
+            }
+            let elapsed = start.elapsed();
+            let cores = (cpu_ticks() - ticks) as f64 / 100.0 / elapsed.as_secs_f64();
+            (all, errors, elapsed, per_client, kept, cores)
+        });
     latencies.sort_unstable();
     let pct = |p: f64| -> u32 {
         if latencies.is_empty() {
@@ -469,7 +528,7 @@ fn clients(n: usize, addr: SocketAddr, secs: u64) {
     };
     println!(
         "load calls={} errors={errors} elapsed_s={:.3} p50_us={} p99_us={} max_us={} \
-         min_per_client={} max_per_client={}",
+         min_per_client={} max_per_client={} client_cores={client_cores:.2}",
         latencies.len(),
         elapsed.as_secs_f64(),
         pct(0.50),

@@ -182,7 +182,10 @@ async fn connect_inner<P: Protocol>(
             HeaderValue::from_str(&value).map_err(|e| ConnectError::Url(e.to_string()))?,
         );
     }
+    // OCPP messages are small: tungstenite's default 128 KiB read buffer
+    // is resident per connection and zeroed before every read.
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(connection::READ_BUFFER)
         .max_message_size(Some(config.max_message_len))
         .max_frame_size(Some(config.max_message_len));
     let tcp =

@@ -79,6 +79,12 @@ impl Default for Keepalive {
     }
 }
 
+/// The WebSocket read buffer per connection.
+pub(crate) const READ_BUFFER: usize = 8 * 1024;
+
+/// Notices kept for a slow subscriber before the oldest are dropped.
+const NOTICES: usize = 16;
+
 pub(crate) enum Command<P: Protocol> {
     Call(
         P::AnyRequest,
@@ -216,7 +222,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (commands, rx) = mpsc::channel(64);
-    let (notices, _) = broadcast::channel(256);
+    let (notices, _) = broadcast::channel(NOTICES);
     let (closed_tx, closed) = watch::channel(false);
     let connection = Connection {
         shared: Arc::new(Shared {

@@ -348,7 +348,10 @@ impl Inner {
             }
             self.handshake(request, response, cert.as_ref(), remote, &mut chosen)
         };
+        // OCPP messages are small: tungstenite's default 128 KiB read buffer
+        // is resident per connection and zeroed before every read.
         let ws_config = WebSocketConfig::default()
+            .read_buffer_size(connection::READ_BUFFER)
             .max_message_size(Some(self.config.max_message_len))
             .max_frame_size(Some(self.config.max_message_len));
         let Ok(mut ws) =
