@@ -6,8 +6,10 @@
 //!   (frame parse, typed decode, validation, a `Request` event each);
 //! * `cp_incoming`: a charge point endpoint reads the five CALLRESULTs that
 //!   answer its calls (parse, decode, validate, a `Response` event each);
-//! * `round_trip_*`: call, carry, respond, carry, response event, through a
-//!   `Pair` and through two endpoints wired by hand;
+//! * `round_trip_*`: call, carry, respond, carry, response event: between
+//!   two long-lived endpoints wired by hand (`endpoints`, the steady state
+//!   of a connection) and through a fresh `Pair` each time (`pair_fresh`:
+//!   first-use allocations and the `Pair`'s frame log included);
 //! * `parts_*`: the pieces of a round trip, to see where its time goes.
 //!
 //! Every `value_parse` function parses the same texts into `Value`s.
@@ -241,13 +243,15 @@ fn pair_round_trip(
     pair
 }
 
-/// The same round trip between two endpoints wired by hand, without the
-/// `Pair`'s frame log.
+/// The same round trip between two long-lived endpoints wired by hand:
+/// the steady state of a connection, without the `Pair`'s frame log.
 fn endpoints_round_trip(
-    (mut cp, mut csms, now): (Endpoint<P>, Endpoint<P>, Instant),
+    cp: &mut Endpoint<P>,
+    csms: &mut Endpoint<P>,
+    now: Instant,
     request: v201::AnyRequest,
     response: v201::AnyResponse,
-) -> (Endpoint<P>, Endpoint<P>) {
+) {
     let call = cp.call(now, request).expect("call");
     let text = cp.poll_transmit().expect("a CALL");
     csms.handle_text(now, &text);
@@ -266,7 +270,6 @@ fn endpoints_round_trip(
         }
         other => panic!("no response: {other:?}"),
     }
-    (cp, csms)
 }
 
 fn round_trip(c: &mut Criterion, name: &str, m: &Message) {
@@ -288,7 +291,7 @@ fn round_trip(c: &mut Criterion, name: &str, m: &Message) {
 
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(1));
-    group.bench_function("pair", |b| {
+    group.bench_function("pair_fresh", |b| {
         b.iter_batched(
             || (Pair::<P>::new(), req.clone(), resp.clone()),
             |(pair, req, resp)| pair_round_trip(pair, req, resp),
@@ -296,16 +299,12 @@ fn round_trip(c: &mut Criterion, name: &str, m: &Message) {
         );
     });
     group.bench_function("endpoints", |b| {
+        let mut cp = endpoint(Role::ChargePoint, "cp-");
+        let mut csms = endpoint(Role::Csms, "cs-");
+        let now = Instant::now();
         b.iter_batched(
-            || {
-                let ends = (
-                    endpoint(Role::ChargePoint, "cp-"),
-                    endpoint(Role::Csms, "cs-"),
-                    Instant::now(),
-                );
-                (ends, req.clone(), resp.clone())
-            },
-            |(ends, req, resp)| endpoints_round_trip(ends, req, resp),
+            || (req.clone(), resp.clone()),
+            |(req, resp)| endpoints_round_trip(&mut cp, &mut csms, now, req, resp),
             BatchSize::SmallInput,
         );
     });

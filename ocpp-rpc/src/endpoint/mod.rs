@@ -671,7 +671,7 @@ impl<P: Protocol> Endpoint<P> {
                 message_type: MessageType::Call,
                 id,
                 reason,
-            } => self.reject(Some(&id), None, Cause::MalformedCall, reason.into()),
+            } => self.reject_call(&id, Cause::MalformedCall, reason.into()),
             FrameError::Malformed {
                 message_type: message_type @ (MessageType::CallResult | MessageType::CallError),
                 id,
@@ -708,13 +708,29 @@ impl<P: Protocol> Endpoint<P> {
             }
             FrameError::TooLarge { .. } => match call_id_prefix(text) {
                 // 2.x B06.FR.17: a message over the size limit is a FormatViolation.
-                Some(id) => self.reject(Some(&id), None, Cause::PayloadNotObject, err.to_string()),
+                Some(id) => self.reject_call(&id, Cause::PayloadNotObject, err.to_string()),
                 None => self.reject(None, None, Cause::UnreadableFrame, err.to_string()),
             },
             FrameError::NotAnArray(_) | FrameError::NoMessageType | FrameError::BadId => {
                 self.reject(None, None, Cause::UnreadableFrame, err.to_string());
             }
         }
+    }
+
+    /// Answers a broken CALL as the cause table says, unless its id is that
+    /// of a CALL still unanswered: a second reply to one id would leave the
+    /// peer two answers, so it is only reported.
+    fn reject_call(&mut self, id: &str, cause: Cause, reason: String) {
+        if self.unanswered.contains_key(id) {
+            self.events.push_back(Event::Rejected {
+                id: Some(id.to_owned()),
+                action: None,
+                code: None,
+                reason: format!("{reason}, with the id of an unanswered CALL"),
+            });
+            return;
+        }
+        self.reject(Some(id), None, cause, reason);
     }
 
     /// Answers (or drops) a failed incoming message as the cause table says.
