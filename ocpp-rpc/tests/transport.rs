@@ -434,3 +434,27 @@ async fn a_v21_send_reaches_its_handler_without_a_reply() {
     assert_eq!(got, ("CP-21".to_owned(), 7));
     server.shutdown(Duration::from_millis(100)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_outlives_the_handshake_timeout_and_is_forgotten_when_it_closes() {
+    let mut config = ServerConfig::default();
+    config.handshake_timeout = Duration::from_millis(200);
+    let server = Server::bind(loopback(), config, heartbeats())
+        .await
+        .unwrap();
+    let cp = connect(&client(&server, "CP-L"), Router::<v201::V201>::new())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.connection_count(), 1);
+    assert!(server.connection("CP-L").is_some());
+    cp.call(v201::HeartbeatRequest::default()).await.unwrap();
+    cp.close().await;
+    let forgotten = async {
+        while server.connection("CP-L").is_some() || server.connection_count() != 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    timeout(LIMIT, forgotten).await.unwrap();
+    server.shutdown(Duration::from_millis(100)).await;
+}

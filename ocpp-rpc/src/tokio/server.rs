@@ -309,9 +309,7 @@ impl Inner {
         let counted = Counted(Arc::clone(&self));
         let limit = self.config.handshake_timeout;
         match &self.config.tls {
-            None => {
-                let _ = timeout(limit, self.upgrade(tcp, None, remote, over, counted)).await;
-            }
+            None => self.upgrade(tcp, None, remote, over, counted).await,
             Some(tls) => {
                 let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls));
                 let Ok(Ok(stream)) = timeout(limit, acceptor.accept(tcp)).await else {
@@ -323,7 +321,7 @@ impl Inner {
                     .peer_certificates()
                     .and_then(|c| c.first())
                     .map(|c| c.clone().into_owned());
-                let _ = timeout(limit, self.upgrade(stream, cert, remote, over, counted)).await;
+                self.upgrade(stream, cert, remote, over, counted).await;
             }
         }
     }
@@ -354,10 +352,10 @@ impl Inner {
             .read_buffer_size(connection::READ_BUFFER)
             .max_message_size(Some(self.config.max_message_len))
             .max_frame_size(Some(self.config.max_message_len));
-        let Ok(mut ws) =
-            tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config))
-                .await
-        else {
+        // Only the handshake is timed; the connection then lives as long as it lasts.
+        let handshake =
+            tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config));
+        let Ok(Ok(mut ws)) = timeout(self.config.handshake_timeout, handshake).await else {
             return;
         };
         let Some((id, version)) = chosen else {
@@ -385,7 +383,9 @@ impl Inner {
         if let Some((_, old)) = replaced {
             old.close().await;
         }
-        let _ = self.accepted.send(accepted.clone()).await;
+        // A server whose application does not accept fast enough still
+        // serves the connection; only the handle is not delivered.
+        let _ = self.accepted.try_send(accepted.clone());
         accepted.closed().await;
         if let Ok(mut live) = self.live.lock()
             && live.get(&*id).is_some_and(|(g, _)| *g == generation)
