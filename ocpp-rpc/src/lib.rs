@@ -3,6 +3,7 @@
 //! * [`frame`]: OCPP-J frames, parsed without copying payloads;
 //! * [`error`]: error codes per version and the one cause -> code table;
 //! * [`endpoint`]: the sans-IO endpoint of one connection;
+//! * [`machine`]: the shape all sans-IO machines share, and a wall clock for them;
 //! * [`smart_charging`]: composite schedules, profile validation, load sharing;
 //! * `testing` (feature `testing`): two endpoints wired together in virtual time;
 //! * `tokio` (feature `tokio`): the WebSocket client and server.
@@ -10,6 +11,7 @@
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod machine;
 pub mod smart_charging;
 #[cfg(feature = "testing")]
 pub mod testing;

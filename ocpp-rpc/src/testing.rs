@@ -1,18 +1,24 @@
-//! Two endpoints wired together in virtual time, for protocol tests that
-//! need no sockets and no sleeps.
+//! Two protocol machines wired together in virtual time, for protocol
+//! tests that need no sockets and no sleeps.
 //!
-//! A [`Pair`] holds a charge-point endpoint and a CSMS endpoint of one
-//! version. [`step`](Pair::step) carries the frames each side has written to
-//! the other, [`drive`](Pair::drive) steps until nothing moves, and
-//! [`advance`](Pair::advance) moves the virtual clock and fires due timeouts.
-//! A tamper hook can change or drop frames in flight. Events stay in the
-//! endpoints for the test to poll.
+//! A [`Link`] holds a charge-point side and a CSMS side, any two
+//! [`Machine`]s: two endpoints (that is a [`Pair`]), a charge-point state
+//! machine and a scripted CSMS endpoint, and so on.
+//! [`step`](Link::step) carries the frames each side has written to the
+//! other, [`drive`](Link::drive) steps until nothing moves, and
+//! [`advance`](Link::advance) moves the virtual clock and fires due
+//! timeouts. The connection can go down ([`close`](Link::close)) and come
+//! back ([`connect`](Link::connect), [`reconnect`](Link::reconnect) with a
+//! new CSMS side); while it is down, what a side writes is lost, as on a
+//! dead socket, but timeouts still fire. A tamper hook can change or drop
+//! frames in flight. Events stay in the machines for the test to poll.
 
 use std::time::{Duration, Instant};
 
 use ocpp_types::{Protocol, Role};
 
 use crate::endpoint::{Config, Endpoint, SequentialIds};
+use crate::machine::Machine;
 
 /// Which way a frame travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,20 +33,24 @@ pub enum Direction {
 /// (`None` drops it).
 pub type Tamper = Box<dyn FnMut(Direction, String) -> Option<String>>;
 
-/// The most steps [`Pair::drive`] takes before it gives up: two endpoints
+/// The most steps [`Link::drive`] takes before it gives up: two machines
 /// that keep answering each other forever are a bug worth a panic in a test.
 const MAX_STEPS: usize = 10_000;
 
-/// A charge point and a CSMS endpoint connected in virtual time.
-pub struct Pair<P: Protocol> {
-    /// The charge point's endpoint.
-    pub charge_point: Endpoint<P>,
-    /// The CSMS's endpoint.
-    pub csms: Endpoint<P>,
+/// A charge-point side and a CSMS side in virtual time.
+pub struct Link<C, S> {
+    /// The charge point's side.
+    pub charge_point: C,
+    /// The CSMS's side.
+    pub csms: S,
     now: Instant,
+    connected: bool,
     tamper: Option<Tamper>,
     frames: Vec<(Direction, String)>,
 }
+
+/// Two endpoints of one version, connected from the start.
+pub type Pair<P> = Link<Endpoint<P>, Endpoint<P>>;
 
 impl<P: Protocol> Pair<P> {
     /// Two endpoints with default configurations and readable ids
@@ -55,17 +65,54 @@ impl<P: Protocol> Pair<P> {
         csms.role = Role::Csms;
         // The one clock reading: the origin of virtual time.
         let now = Instant::now();
-        Pair {
-            charge_point: Endpoint::with_ids(
-                charge_point,
-                Box::new(SequentialIds::new("cp-")),
-                now,
-            ),
-            csms: Endpoint::with_ids(csms, Box::new(SequentialIds::new("cs-")), now),
+        let mut pair = Link::between(
+            Endpoint::with_ids(charge_point, Box::new(SequentialIds::new("cp-")), now),
+            Endpoint::with_ids(csms, Box::new(SequentialIds::new("cs-")), now),
             now,
+        );
+        pair.connected = true;
+        pair
+    }
+}
+
+impl<P: Protocol> Default for Pair<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Machine, S: Machine> Link<C, S> {
+    /// Two sides, not yet connected, with virtual time starting at `now`
+    /// (the instant the machines were made with).
+    pub fn between(charge_point: C, csms: S, now: Instant) -> Self {
+        Link {
+            charge_point,
+            csms,
+            now,
+            connected: false,
             tamper: None,
             frames: Vec::new(),
         }
+    }
+
+    /// Brings the connection up on both sides and drives.
+    pub fn connect(&mut self) {
+        self.connected = true;
+        self.charge_point.handle_connected(self.now);
+        self.csms.handle_connected(self.now);
+        self.drive();
+    }
+
+    /// Replaces the CSMS side (a new session for a new connection) and
+    /// connects.
+    pub fn reconnect(&mut self, csms: S) {
+        self.csms = csms;
+        self.connect();
+    }
+
+    /// Whether the connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.connected
     }
 
     /// The virtual time.
@@ -99,6 +146,7 @@ impl<P: Protocol> Pair<P> {
 
     /// Carries every frame each side has written so far to the other side.
     /// Returns whether anything was written.
+    /// While the connection is down, what the sides write is lost.
     pub fn step(&mut self) -> bool {
         let mut moved = false;
         let now = self.now;
@@ -118,6 +166,9 @@ impl<P: Protocol> Pair<P> {
     }
 
     fn pass(&mut self, direction: Direction, text: String) -> Option<String> {
+        if !self.connected {
+            return None;
+        }
         let text = match &mut self.tamper {
             Some(hook) => hook(direction, text)?,
             None => text,
@@ -129,14 +180,14 @@ impl<P: Protocol> Pair<P> {
     /// Steps until neither side writes anything.
     ///
     /// # Panics
-    /// After 10 000 steps: two endpoints talking forever is a bug.
+    /// After 10 000 steps: two machines talking forever is a bug.
     pub fn drive(&mut self) {
         for _ in 0..MAX_STEPS {
             if !self.step() {
                 return;
             }
         }
-        panic!("the endpoints kept talking for {MAX_STEPS} steps");
+        panic!("the machines kept talking for {MAX_STEPS} steps");
     }
 
     /// Moves the clock by `by`, fires the timeouts that fell due on both
@@ -161,15 +212,10 @@ impl<P: Protocol> Pair<P> {
         self.drive();
     }
 
-    /// Closes the connection on both sides.
+    /// Takes the connection down on both sides.
     pub fn close(&mut self) {
+        self.connected = false;
         self.charge_point.handle_closed(self.now);
         self.csms.handle_closed(self.now);
-    }
-}
-
-impl<P: Protocol> Default for Pair<P> {
-    fn default() -> Self {
-        Self::new()
     }
 }

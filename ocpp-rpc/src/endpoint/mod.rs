@@ -69,6 +69,7 @@ pub use tolerance::{DeviationKind, FieldDefault, Tolerance};
 
 use crate::error::{Cause, ErrorCode, Reply};
 use crate::frame::{self, Frame, FrameError, MessageType};
+use crate::machine::Machine;
 use tolerance::{Repair, decode_tolerant};
 
 /// How an endpoint behaves. Serde-serialisable, so that it can live in a
@@ -164,6 +165,32 @@ pub struct Endpoint<P: Protocol> {
     transmit: VecDeque<String>,
     events: VecDeque<Event<P>>,
     closed: bool,
+}
+
+/// An endpoint is one connection: it starts connected and
+/// [`handle_connected`](Machine::handle_connected) does nothing.
+impl<P: Protocol> Machine for Endpoint<P> {
+    type Event = Event<P>;
+
+    fn handle_connected(&mut self, _now: Instant) {}
+    fn handle_text(&mut self, now: Instant, text: &str) {
+        Endpoint::handle_text(self, now, text);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Endpoint::handle_timeout(self, now);
+    }
+    fn handle_closed(&mut self, now: Instant) {
+        Endpoint::handle_closed(self, now);
+    }
+    fn poll_transmit(&mut self) -> Option<String> {
+        Endpoint::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<Event<P>> {
+        Endpoint::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Endpoint::poll_timeout(self)
+    }
 }
 
 impl<P: Protocol> std::fmt::Debug for Endpoint<P> {
