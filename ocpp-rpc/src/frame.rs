@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::ErrorCode;
@@ -149,19 +150,23 @@ impl<'a> Frame<'a> {
                 max: max_len,
             });
         }
-        let parts: Vec<&'a RawValue> =
+        let Elements { parts, count } =
             serde_json::from_str(text).map_err(|e| FrameError::NotAnArray(e.to_string()))?;
-        let number = parts
-            .first()
-            .and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok())
+        let number = parts[0]
+            .and_then(|raw| {
+                let digits = raw.get();
+                digits
+                    .parse::<u64>()
+                    .ok()
+                    .or_else(|| serde_json::from_str::<u64>(digits).ok())
+            })
             .ok_or(FrameError::NoMessageType)?;
         let message_type =
             MessageType::from_number(number, version).ok_or(FrameError::UnknownMessageType {
                 message_type: number,
             })?;
-        let id = parts
-            .get(1)
-            .and_then(|raw| string(raw))
+        let id = parts[1]
+            .and_then(string)
             .filter(|id| id.chars().count() <= MAX_ID_LEN)
             .ok_or(FrameError::BadId)?;
         let malformed = |reason| FrameError::Malformed {
@@ -174,18 +179,20 @@ impl<'a> Frame<'a> {
             MessageType::CallResult => 3,
             MessageType::CallError | MessageType::CallResultError => 5,
         };
-        if parts.len() != expected {
+        if count != expected {
             return Err(malformed(match expected {
                 3 => "a CALLRESULT has 3 elements",
                 4 => "a CALL or SEND has 4 elements",
                 _ => "an error frame has 5 elements",
             }));
         }
+        // The count matched, so the slots up to `expected` are filled.
+        let part = |i: usize| parts[i].ok_or_else(|| malformed("an element is missing"));
         let frame = match message_type {
             MessageType::Call | MessageType::Send => {
                 let action =
-                    string(parts[2]).ok_or_else(|| malformed("the action is not a string"))?;
-                let payload = Cow::Borrowed(parts[3]);
+                    string(part(2)?).ok_or_else(|| malformed("the action is not a string"))?;
+                let payload = Cow::Borrowed(part(3)?);
                 if message_type == MessageType::Call {
                     Frame::Call {
                         id,
@@ -200,16 +207,16 @@ impl<'a> Frame<'a> {
                     }
                 }
             }
-            MessageType::CallResult => Frame::CallResult {
-                id,
-                payload: Cow::Borrowed(parts[2]),
-            },
+            MessageType::CallResult => {
+                let payload = Cow::Borrowed(part(2)?);
+                Frame::CallResult { id, payload }
+            }
             MessageType::CallError | MessageType::CallResultError => {
                 let code =
-                    string(parts[2]).ok_or_else(|| malformed("the error code is not a string"))?;
+                    string(part(2)?).ok_or_else(|| malformed("the error code is not a string"))?;
                 let description =
-                    string(parts[3]).ok_or_else(|| malformed("the description is not a string"))?;
-                let details = parts[4];
+                    string(part(3)?).ok_or_else(|| malformed("the description is not a string"))?;
+                let details = part(4)?;
                 if !details.get().starts_with('{') {
                     return Err(malformed("the error details are not an object"));
                 }
@@ -326,12 +333,46 @@ impl fmt::Display for MessageType {
 /// A JSON string element, borrowed unless it has escapes.
 fn string<'a>(raw: &'a RawValue) -> Option<Cow<'a, str>> {
     let text = raw.get();
-    if !text.starts_with('"') {
-        return None;
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        // Valid JSON without escapes: the text between the quotes is the string.
+        return Some(Cow::Borrowed(inner));
     }
-    match serde_json::from_str::<&'a str>(text) {
-        Ok(s) => Some(Cow::Borrowed(s)),
-        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
+/// The elements of a frame's JSON array, read in one pass without
+/// allocating: the first five raw, the rest only counted.
+struct Elements<'a> {
+    parts: [Option<&'a RawValue>; 5],
+    count: usize,
+}
+
+impl<'de> Deserialize<'de> for Elements<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ElementsVisitor;
+        impl<'de> Visitor<'de> for ElementsVisitor {
+            type Value = Elements<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elements<'de>, A::Error> {
+                let mut parts = [None; 5];
+                let mut count = 0;
+                for slot in &mut parts {
+                    match seq.next_element::<&'de RawValue>()? {
+                        Some(raw) => *slot = Some(raw),
+                        None => return Ok(Elements { parts, count }),
+                    }
+                    count += 1;
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(Elements { parts, count })
+            }
+        }
+        deserializer.deserialize_seq(ElementsVisitor)
     }
 }
 
@@ -350,6 +391,13 @@ fn push_json_string(out: &mut String, s: &str) {
 /// `[2|6,"id","action",payload]`.
 pub(crate) fn write_action_frame(out: &mut String, ty: u8, id: &str, action: &str, payload: &str) {
     out.reserve(payload.len() + id.len() + action.len() + 12);
+    push_action_prefix(out, ty, id, action);
+    out.push_str(payload);
+    out.push(']');
+}
+
+/// `[2|6,"id","action",`.
+fn push_action_prefix(out: &mut String, ty: u8, id: &str, action: &str) {
     out.push('[');
     out.push(char::from(b'0' + ty));
     out.push(',');
@@ -357,8 +405,42 @@ pub(crate) fn write_action_frame(out: &mut String, ty: u8, id: &str, action: &st
     out.push(',');
     push_json_string(out, action);
     out.push(',');
-    out.push_str(payload);
-    out.push(']');
+}
+
+/// `[2|6,"id","action",payload]` with the payload encoded in place (one
+/// buffer, no intermediate payload string).
+pub(crate) fn encode_action_frame(
+    ty: u8,
+    id: &str,
+    action: &str,
+    payload: &impl serde::Serialize,
+) -> Result<String, serde_json::Error> {
+    let mut out = String::with_capacity(128);
+    push_action_prefix(&mut out, ty, id, action);
+    finish_with_payload(out, payload)
+}
+
+/// `[3,"id",payload]` with the payload encoded in place.
+pub(crate) fn encode_result(
+    id: &str,
+    payload: &impl serde::Serialize,
+) -> Result<String, serde_json::Error> {
+    let mut out = String::with_capacity(64);
+    out.push_str("[3,");
+    push_json_string(&mut out, id);
+    out.push(',');
+    finish_with_payload(out, payload)
+}
+
+fn finish_with_payload(
+    out: String,
+    payload: &impl serde::Serialize,
+) -> Result<String, serde_json::Error> {
+    let mut bytes = out.into_bytes();
+    serde_json::to_writer(&mut bytes, payload)?;
+    bytes.push(b']');
+    // serde_json writes UTF-8; the check only guards that promise.
+    String::from_utf8(bytes).map_err(<serde_json::Error as serde::ser::Error>::custom)
 }
 
 /// `[3,"id",payload]`.

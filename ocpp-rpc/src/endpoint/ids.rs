@@ -38,14 +38,27 @@ impl IdGenerator for RandomIds {
         // Version 4, variant 10xx.
         let hi = (hi & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
         let lo = (lo & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xFFFF,
-            hi & 0xFFFF,
-            lo >> 48,
-            lo & 0xFFFF_FFFF_FFFF
-        )
+        // Written by hand: `format!` costs more than the rest of a small
+        // CALL's bookkeeping.
+        let mut id = String::with_capacity(36);
+        push_hex(&mut id, hi >> 32, 8);
+        id.push('-');
+        push_hex(&mut id, hi >> 16, 4);
+        id.push('-');
+        push_hex(&mut id, hi, 4);
+        id.push('-');
+        push_hex(&mut id, lo >> 48, 4);
+        id.push('-');
+        push_hex(&mut id, lo, 12);
+        id
+    }
+}
+
+/// Appends the low `digits` hex digits of `value`, lowercase.
+fn push_hex(out: &mut String, value: u64, digits: u32) {
+    for shift in (0..digits).rev() {
+        let nibble = (value >> (shift * 4)) & 0xF;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
     }
 }
 
@@ -69,7 +82,28 @@ impl SequentialIds {
 impl IdGenerator for SequentialIds {
     fn next_id(&mut self) -> String {
         self.next += 1;
-        format!("{}{}", self.prefix, self.next)
+        let mut id = String::with_capacity(self.prefix.len() + 20);
+        id.push_str(&self.prefix);
+        push_decimal(&mut id, self.next);
+        id
+    }
+}
+
+/// Appends `value` in decimal.
+fn push_decimal(out: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut n = value;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
     }
 }
 
@@ -87,5 +121,18 @@ mod tests {
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(a.next_id(), id);
+        let hex = |c: char| c.is_ascii_hexdigit() && !c.is_ascii_uppercase();
+        assert!(id.split('-').map(str::len).eq([8, 4, 4, 4, 12]));
+        assert!(id.chars().all(|c| c == '-' || hex(c)), "{id}");
+    }
+
+    #[test]
+    fn sequential_ids_count_from_one() {
+        let mut ids = SequentialIds::new("cp-");
+        assert_eq!(ids.next_id(), "cp-1");
+        ids.next = 9;
+        assert_eq!(ids.next_id(), "cp-10");
+        ids.next = u64::MAX - 1;
+        assert_eq!(ids.next_id(), format!("cp-{}", u64::MAX));
     }
 }

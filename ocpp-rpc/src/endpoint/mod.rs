@@ -291,11 +291,9 @@ impl<P: Protocol> Endpoint<P> {
             return Err(CallError::QueueFull(self.queue.len()));
         }
         request.validate().map_err(CallError::Invalid)?;
-        let payload =
-            serde_json::to_string(&request).map_err(|e| CallError::Encode(e.to_string()))?;
         let wire_id = self.ids.next_id();
-        let mut text = String::new();
-        frame::write_action_frame(&mut text, 2, &wire_id, name, &payload);
+        let text = frame::encode_action_frame(2, &wire_id, name, &request)
+            .map_err(|e| CallError::Encode(e.to_string()))?;
         self.next_call += 1;
         let call = CallId(self.next_call);
         self.queue.push_back(Outgoing {
@@ -323,10 +321,8 @@ impl<P: Protocol> Endpoint<P> {
             return Err(CallError::WrongDirection(name));
         }
         message.validate().map_err(CallError::Invalid)?;
-        let payload =
-            serde_json::to_string(&message).map_err(|e| CallError::Encode(e.to_string()))?;
-        let mut text = String::new();
-        frame::write_action_frame(&mut text, 6, &self.ids.next_id(), name, &payload);
+        let text = frame::encode_action_frame(6, &self.ids.next_id(), name, &message)
+            .map_err(|e| CallError::Encode(e.to_string()))?;
         self.transmit.push_back(text);
         Ok(())
     }
@@ -350,11 +346,9 @@ impl<P: Protocol> Endpoint<P> {
             });
         }
         response.validate().map_err(RespondError::Invalid)?;
-        let payload =
-            serde_json::to_string(&response).map_err(|e| RespondError::Encode(e.to_string()))?;
+        let text =
+            frame::encode_result(id, &response).map_err(|e| RespondError::Encode(e.to_string()))?;
         self.unanswered.remove(id);
-        let mut text = String::new();
-        frame::write_result(&mut text, id, &payload);
         self.transmit.push_back(text);
         Ok(())
     }
