@@ -9,11 +9,12 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, sleep, timeout};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use ocpp_types::{Protocol, Request, Role};
+use ocpp_types::{Protocol, Request, Role, Version};
 
 use super::connection::{self, Connection, Driver, Keepalive};
 use super::router::{Context, Router};
@@ -49,6 +50,15 @@ impl BackOff {
         let doublings = failures.min(self.repeat_times).min(31);
         let fixed = self.wait_minimum.saturating_mul(1 << doublings);
         fixed + self.random_range.mul_f64(random.clamp(0.0, 1.0))
+    }
+
+    /// The next wait of a run of failures: counts the failure and steps
+    /// the random state.
+    pub(crate) fn next_delay(&self, failures: &mut u32, rng: &mut u64) -> Duration {
+        *rng = next_random(*rng);
+        let wait = self.delay(*failures, (*rng >> 11) as f64 / (1u64 << 53) as f64);
+        *failures = failures.saturating_add(1);
+        wait
     }
 }
 
@@ -134,15 +144,32 @@ pub async fn connect<P: Protocol>(
     config: &ClientConfig,
     router: Router<P>,
 ) -> Result<Connection<P>, ConnectError> {
-    timeout(config.connect_timeout, connect_inner(config, router))
+    let context = Context {
+        charge_point_id: config.charge_point_id.as_str().into(),
+    };
+    Ok(match open(config, P::VERSION).await? {
+        Socket::Plain(ws) => start(ws, config, router, context),
+        Socket::Tls(ws) => start(ws, config, router, context),
+    })
+}
+
+/// An open WebSocket to the CSMS, plain or over TLS. Short-lived (it is
+/// unpacked at once), so the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Socket {
+    Plain(WebSocketStream<TcpStream>),
+    Tls(WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// TCP, TLS and the WebSocket handshake offering `version`, within the
+/// connect timeout.
+pub(crate) async fn open(config: &ClientConfig, version: Version) -> Result<Socket, ConnectError> {
+    timeout(config.connect_timeout, open_inner(config, version))
         .await
         .map_err(|_| ConnectError::Timeout)?
 }
 
-async fn connect_inner<P: Protocol>(
-    config: &ClientConfig,
-    router: Router<P>,
-) -> Result<Connection<P>, ConnectError> {
+async fn open_inner(config: &ClientConfig, version: Version) -> Result<Socket, ConnectError> {
     let id: String = percent_encoding::utf8_percent_encode(
         &config.charge_point_id,
         percent_encoding::NON_ALPHANUMERIC,
@@ -167,7 +194,7 @@ async fn connect_inner<P: Protocol>(
     let headers = request.headers_mut();
     headers.insert(
         "Sec-WebSocket-Protocol",
-        HeaderValue::from_static(P::VERSION.subprotocol()),
+        HeaderValue::from_static(version.subprotocol()),
     );
     if let Some(password) = &config.password {
         let mut credentials = config.charge_point_id.clone().into_bytes();
@@ -191,9 +218,6 @@ async fn connect_inner<P: Protocol>(
     let tcp =
         TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port)).await?;
     let _ = tcp.set_nodelay(true);
-    let context = Context {
-        charge_point_id: config.charge_point_id.as_str().into(),
-    };
     if secure {
         let tls = config
             .tls
@@ -212,15 +236,15 @@ async fn connect_inner<P: Protocol>(
             tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config))
                 .await
                 .map_err(handshake_error)?;
-        check_subprotocol::<P>(&response)?;
-        Ok(start(ws, config, router, context))
+        check_subprotocol(&response, version)?;
+        Ok(Socket::Tls(ws))
     } else {
         let (ws, response) =
             tokio_tungstenite::client_async_with_config(request, tcp, Some(ws_config))
                 .await
                 .map_err(handshake_error)?;
-        check_subprotocol::<P>(&response)?;
-        Ok(start(ws, config, router, context))
+        check_subprotocol(&response, version)?;
+        Ok(Socket::Plain(ws))
     }
 }
 
@@ -261,14 +285,15 @@ fn handshake_error(e: tokio_tungstenite::tungstenite::Error) -> ConnectError {
     }
 }
 
-fn check_subprotocol<P: Protocol>(
+fn check_subprotocol(
     response: &tokio_tungstenite::tungstenite::handshake::client::Response,
+    version: Version,
 ) -> Result<(), ConnectError> {
     let chosen = response
         .headers()
         .get("Sec-WebSocket-Protocol")
         .and_then(|v| v.to_str().ok());
-    if chosen == Some(P::VERSION.subprotocol()) {
+    if chosen == Some(version.subprotocol()) {
         Ok(())
     } else {
         Err(ConnectError::NoSubprotocol)
@@ -326,9 +351,7 @@ impl<P: Protocol> Client<P> {
                 let Some(backoff) = config.reconnect else {
                     break;
                 };
-                rng = next_random(rng);
-                let wait = backoff.delay(failures, (rng >> 11) as f64 / (1u64 << 53) as f64);
-                failures = failures.saturating_add(1);
+                let wait = backoff.next_delay(&mut failures, &mut rng);
                 tokio::select! {
                     () = sleep(wait) => {}
                     _ = stopped.changed() => break,

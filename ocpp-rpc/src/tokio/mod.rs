@@ -7,15 +7,20 @@
 //! * [`Client`] and [`connect`]: the charge-point side, Basic auth, TLS,
 //!   keepalive and reconnect with the OCPP back-off;
 //! * [`Connection`]: the typed async handle of one connection;
-//!   [`Router`]: typed handlers for incoming calls.
+//!   [`Router`]: typed handlers for incoming calls;
+//! * [`run_client`]: any sans-IO [`Machine`](crate::machine::Machine) (a
+//!   charge-point state machine) as a reconnecting client, reached through
+//!   a [`MachineHandle`].
 
 mod client;
 mod connection;
+mod machine;
 mod router;
 mod server;
 
 pub use client::{BackOff, Client, ClientConfig, ConnectError, LinkEvent, connect};
 pub use connection::{Connection, Keepalive, Notice};
+pub use machine::{MachineHandle, Stopped, run_client};
 pub use router::{Context, HandlerError, Router};
 pub use server::{Accepted, AuthDecision, AuthHook, AuthRequest, Routers, Server, ServerConfig};
 
