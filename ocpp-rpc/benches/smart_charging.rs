@@ -32,6 +32,7 @@ fn profiles() -> Vec<(i32, Profile)> {
                     start: i * 3600 + level * 97,
                     limit: Some(Decimal::from(6 + (i * 7 + level * 3) % 26)),
                     phases: None,
+                    extras: None,
                 })
                 .map(|mut p| {
                     if p.start == level * 97 {
@@ -83,6 +84,7 @@ fn profiles() -> Vec<(i32, Profile)> {
                     start: 0,
                     limit: Some(Decimal::from(20_000)),
                     phases: None,
+                    extras: None,
                 }],
             }],
         },

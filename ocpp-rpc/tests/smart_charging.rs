@@ -53,6 +53,7 @@ fn profile(
                     start,
                     limit: Some(d(limit)),
                     phases: None,
+                    extras: None,
                 })
                 .collect(),
         }],

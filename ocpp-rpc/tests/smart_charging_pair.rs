@@ -27,6 +27,7 @@ fn profiles() -> Vec<(i32, Profile)> {
         start,
         limit: Some(Decimal::from(limit)),
         phases,
+        extras: None,
     };
     let schedule = |start, unit, periods| Schedule {
         id: None,

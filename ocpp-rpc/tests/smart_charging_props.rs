@@ -67,6 +67,7 @@ fn placed_profile() -> impl Strategy<Value = (i32, Profile)> {
                     start: 0,
                     limit: Some(first),
                     phases: None,
+                    extras: None,
                 }];
                 for (gap, limit, phases) in rest {
                     at += gap;
@@ -78,6 +79,7 @@ fn placed_profile() -> impl Strategy<Value = (i32, Profile)> {
                             limit
                         }),
                         phases,
+                        extras: None,
                     });
                 }
                 let unit = if watts { RateUnit::W } else { RateUnit::A };

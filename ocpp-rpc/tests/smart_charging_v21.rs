@@ -39,6 +39,7 @@ fn schedule(id: i32, kind: Kind, unit: RateUnit, periods: &[(i32, &str)]) -> Sch
                 start,
                 limit: Some(d(limit)),
                 phases: None,
+                extras: None,
             })
             .collect(),
     }

@@ -2,8 +2,10 @@
 //!
 //! [`share`] turns a site limit and the active sessions into one limit per
 //! session, to send as a TxProfile ([`tx_profile`], then
-//! [`profile_to_v16`](super::v16::profile_to_v16) or
-//! [`profile_to_v201`](super::v201::profile_to_v201)). The rules:
+//! [`profile_to_v16`](super::v16::profile_to_v16),
+//! [`profile_to_v201`](super::v201::profile_to_v201) or
+//! [`profile_to_v21`](super::v21::profile_to_v21); for 2.1 directly
+//! [`tx_profile_v21`] or the whole request, [`tx_request_v21`]). The rules:
 //!
 //! 1. **Never more than the site limit**, never more than a session's
 //!    connector maximum. Limits are multiples of 0.1 (rounded down).
@@ -298,9 +300,41 @@ pub fn tx_profile(
                 start: 0,
                 limit: Some(limit),
                 phases: None,
+                extras: None,
             }],
         }],
     }
+}
+
+/// [`tx_profile`] as a 2.1 `ChargingProfile` (no `operationMode`, i.e.
+/// `ChargingOnly`); `None` when the transaction id is longer than 36
+/// characters.
+pub fn tx_profile_v21(
+    id: i32,
+    stack_level: i32,
+    transaction_id: impl Into<String>,
+    limit: Decimal,
+    unit: RateUnit,
+) -> Option<ocpp_types::v21::ChargingProfile> {
+    super::v21::profile_to_v21(&tx_profile(id, stack_level, transaction_id, limit, unit))
+}
+
+/// The 2.1 SetChargingProfileRequest that sets [`tx_profile_v21`] on
+/// `evse_id`, the EVSE of the transaction; `None` as for
+/// [`tx_profile_v21`].
+pub fn tx_request_v21(
+    evse_id: i32,
+    id: i32,
+    stack_level: i32,
+    transaction_id: impl Into<String>,
+    limit: Decimal,
+    unit: RateUnit,
+) -> Option<ocpp_types::v21::SetChargingProfileRequest> {
+    Some(ocpp_types::v21::SetChargingProfileRequest {
+        charging_profile: tx_profile_v21(id, stack_level, transaction_id, limit, unit)?,
+        custom_data: None,
+        evse_id,
+    })
 }
 
 #[cfg(test)]

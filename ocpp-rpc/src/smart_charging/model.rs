@@ -109,7 +109,7 @@ impl Source {
 }
 
 /// One period of a schedule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
     /// Seconds from the start of the schedule (`startPeriod`).
     pub start: i32,
@@ -119,6 +119,124 @@ pub struct Period {
     pub limit: Option<Decimal>,
     /// `numberPhases`; `None` means the default (3 on AC).
     pub phases: Option<i32>,
+    /// The 2.1-only fields of the period (`None`: none given, and always
+    /// for 1.6 and 2.0.1). Kept so that a stored profile reports back what
+    /// was installed; what the composite makes of them is in
+    /// [`schedule`](super::schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<Box<PeriodExtras>>,
+}
+
+/// 2.1 `operationMode` of a period (absent means `ChargingOnly`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum OperationMode {
+    /// `Idle`: neither charge nor discharge.
+    Idle,
+    /// `ChargingOnly`: charge within the limit (the default).
+    ChargingOnly,
+    /// `CentralSetpoint`: follow the CSMS's setpoint.
+    CentralSetpoint,
+    /// `ExternalSetpoint`: follow an external system's setpoint.
+    ExternalSetpoint,
+    /// `ExternalLimits`: limits come from an external system.
+    ExternalLimits,
+    /// `CentralFrequency`: frequency support controlled centrally.
+    CentralFrequency,
+    /// `LocalFrequency`: frequency support by the frequency-watt curve.
+    LocalFrequency,
+    /// `LocalLoadBalancing`: limits set by local load balancing.
+    LocalLoadBalancing,
+}
+
+/// A point of a 2.1 `v2xFreqWattCurve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreqWattPoint {
+    /// Net frequency in Hz.
+    #[serde(with = "decimal_serde")]
+    pub frequency: Decimal,
+    /// Power in W at that frequency (negative: discharge).
+    #[serde(with = "decimal_serde")]
+    pub power: Decimal,
+}
+
+/// A point of a 2.1 `v2xSignalWattCurve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalWattPoint {
+    /// Signal value (from an AFRRSignalRequest).
+    pub signal: i32,
+    /// Power in W at that signal (negative: discharge).
+    #[serde(with = "decimal_serde")]
+    pub power: Decimal,
+}
+
+/// The 2.1-only fields of a `ChargingSchedulePeriod`, in the schedule's
+/// unit. `limit_l2`/`limit_l3` (and the `_l2`/`_l3` of the others) are the
+/// values of phases L2 and L3; when they are given, the period's
+/// [`Period::limit`] (and the plain fields here) are those of phase L1.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodExtras {
+    /// `limit_L2`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub limit_l2: Option<Decimal>,
+    /// `limit_L3`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub limit_l3: Option<Decimal>,
+    /// `dischargeLimit` (≤ 0).
+    #[serde(default, with = "decimal_serde::option")]
+    pub discharge_limit: Option<Decimal>,
+    /// `dischargeLimit_L2`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub discharge_limit_l2: Option<Decimal>,
+    /// `dischargeLimit_L3`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub discharge_limit_l3: Option<Decimal>,
+    /// `setpoint` (negative: discharge).
+    #[serde(default, with = "decimal_serde::option")]
+    pub setpoint: Option<Decimal>,
+    /// `setpoint_L2`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub setpoint_l2: Option<Decimal>,
+    /// `setpoint_L3`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub setpoint_l3: Option<Decimal>,
+    /// `setpointReactive`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub setpoint_reactive: Option<Decimal>,
+    /// `setpointReactive_L2`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub setpoint_reactive_l2: Option<Decimal>,
+    /// `setpointReactive_L3`.
+    #[serde(default, with = "decimal_serde::option")]
+    pub setpoint_reactive_l3: Option<Decimal>,
+    /// `operationMode` (`None`: `ChargingOnly`).
+    #[serde(default)]
+    pub operation_mode: Option<OperationMode>,
+    /// `phaseToUse` (1..=3, with `numberPhases` 1 and phase switching).
+    #[serde(default)]
+    pub phase_to_use: Option<i32>,
+    /// `preconditioningRequest`.
+    #[serde(default)]
+    pub preconditioning_request: Option<bool>,
+    /// `evseSleep`: turn off the power electronics for this period.
+    #[serde(default)]
+    pub evse_sleep: Option<bool>,
+    /// `v2xBaseline` in W.
+    #[serde(default, with = "decimal_serde::option")]
+    pub v2x_baseline: Option<Decimal>,
+    /// `v2xFreqWattCurve` (empty: none).
+    #[serde(default)]
+    pub v2x_freq_watt_curve: Vec<FreqWattPoint>,
+    /// `v2xSignalWattCurve` (empty: none).
+    #[serde(default)]
+    pub v2x_signal_watt_curve: Vec<SignalWattPoint>,
+}
+
+impl PeriodExtras {
+    /// Whether no field is given (such extras are not kept).
+    pub fn is_empty(&self) -> bool {
+        *self == PeriodExtras::default()
+    }
 }
 
 /// One schedule of a profile.

@@ -55,6 +55,17 @@
 //!   hardware maximum of the connector.
 //! * A 2.1 period without `limit` applies (it hides lower stack levels) but
 //!   sets no limit.
+//! * The other 2.1 period fields ([`PeriodExtras`](super::model::PeriodExtras)):
+//!   `evseSleep = true` makes the period's limit 0 (the EVSE turns its power
+//!   electronics off, so it expects to draw nothing). Per-phase limits
+//!   (`limit_L2`, `limit_L3`, with `limit` then phase L1's) are folded into
+//!   the one limit of the composite conservatively: the lowest of the three
+//!   on every phase (in `W`, times the period's phases), so the composite
+//!   never exceeds any phase's limit. Setpoints, discharge limits,
+//!   `operationMode`, the V2X curves and baseline, `phaseToUse` and
+//!   `preconditioningRequest` do not change the import limit and are not
+//!   merged into the composite (it reports limits only); they are kept in
+//!   the stored profile and reported back by GetChargingProfiles.
 //!
 //! Limits are converted between `A` and `W` exactly, with the voltage and the
 //! period's `numberPhases` (default 3), and the result is rounded down to
@@ -334,6 +345,30 @@ impl Contribution<'_> {
     }
 }
 
+/// The limit a period sets, in its schedule's `unit`, with its 2.1 extras
+/// (see the module docs): `evseSleep` sets 0; per-phase limits give the
+/// lowest phase's, on every phase.
+fn period_limit(period: &Period, unit: RateUnit, phases: i32) -> Option<Decimal> {
+    let Some(extras) = period.extras.as_deref() else {
+        return period.limit;
+    };
+    if extras.evse_sleep == Some(true) {
+        return Some(Decimal::ZERO);
+    }
+    if extras.limit_l2.is_none() && extras.limit_l3.is_none() {
+        return period.limit;
+    }
+    let lowest = [period.limit, extras.limit_l2, extras.limit_l3]
+        .into_iter()
+        .flatten()
+        .min()?;
+    Some(match unit {
+        // Per-phase watts: a balanced load within the lowest phase.
+        RateUnit::W => lowest * Decimal::from(phases),
+        RateUnit::A => lowest,
+    })
+}
+
 /// Computes the composite schedule of `request.evse` from the installed
 /// `profiles`, each with the connector / EVSE it is installed on.
 /// `transaction_start` is the start of the transaction on that EVSE, for
@@ -396,8 +431,7 @@ pub fn composite_with<'a>(
             let candidate = Contribution {
                 stack_level: p.stack_level,
                 id: p.id,
-                limit: period
-                    .limit
+                limit: period_limit(period, p.schedule.unit, phases)
                     .map(|l| electrical.convert(l, p.schedule.unit, request.unit, phases)),
                 period,
                 schedule: p.schedule,
@@ -463,5 +497,71 @@ pub fn composite_with<'a>(
         unit: request.unit,
         periods,
         min_rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::PeriodExtras;
+    use super::*;
+
+    fn period(limit: Option<i64>, extras: Option<PeriodExtras>) -> Period {
+        Period {
+            start: 0,
+            limit: limit.map(Decimal::from),
+            phases: None,
+            extras: extras.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn period_limits_fold_the_2_1_extras() {
+        let l2_l3 = |l2: i64, l3: i64| PeriodExtras {
+            limit_l2: Some(Decimal::from(l2)),
+            limit_l3: Some(Decimal::from(l3)),
+            ..PeriodExtras::default()
+        };
+        let sleep = PeriodExtras {
+            evse_sleep: Some(true),
+            ..PeriodExtras::default()
+        };
+        // (period, unit, phases, limit)
+        let cases = [
+            (period(Some(16), None), RateUnit::A, 3, Some(16)),
+            (period(None, None), RateUnit::A, 3, None),
+            (period(None, Some(sleep.clone())), RateUnit::W, 3, Some(0)),
+            (
+                period(Some(16), Some(l2_l3(10, 12))),
+                RateUnit::A,
+                3,
+                Some(10),
+            ),
+            (
+                period(Some(900), Some(l2_l3(1000, 800))),
+                RateUnit::W,
+                3,
+                Some(2400),
+            ),
+            (
+                period(Some(900), Some(l2_l3(1000, 800))),
+                RateUnit::W,
+                1,
+                Some(800),
+            ),
+            (period(None, Some(l2_l3(10, 12))), RateUnit::A, 3, Some(10)),
+            (
+                period(Some(7), Some(PeriodExtras::default())),
+                RateUnit::A,
+                3,
+                Some(7),
+            ),
+        ];
+        for (p, unit, phases, expected) in cases {
+            assert_eq!(
+                period_limit(&p, unit, phases),
+                expected.map(Decimal::from),
+                "{p:?}"
+            );
+        }
     }
 }

@@ -6,6 +6,30 @@
 //! (`set_charging_profile_v16`, `..._v201`, `..._v21` and friends, in the
 //! `v16`, `v201` and `v21` modules) convert the typed messages and call the
 //! version-neutral methods here.
+//!
+//! OCPP 2.1 specifics:
+//!
+//! * Limits from an external system (EMS, DSO) are installed by the station
+//!   itself ([`ProfileStore::install_external`]): as
+//!   `ChargingStationExternalConstraints`, or, when they represent locally
+//!   generated capacity, as `LocalGeneration` (K27.FR.01,
+//!   [`ProfileStore::install_local_generation`]). The CSMS can neither
+//!   replace them by id nor clear them: ClearChargingProfile disregards
+//!   external constraints and local generation, whoever installed it
+//!   (K10.FR.03, .04, .08, .09).
+//! * `PriorityCharging` and `LocalGeneration` profiles and `Dynamic`
+//!   profiles from the CSMS are accepted only as the station declares
+//!   (K01.FR.120, .121: [`StoreConfig::supported_additional_purposes`],
+//!   [`StoreConfig::supports_dynamic_profiles`]; both allow everything by
+//!   default).
+//! * A `Dynamic` profile keeps its `dynUpdateTime` (the one given, else the
+//!   time of receipt, K28.FR.05; reset by every update, K28.FR.09) and its
+//!   `dynUpdateInterval`. With an interval above 0 the station pulls
+//!   updates (K28.FR.10): a driver sends a PullDynamicScheduleUpdateRequest
+//!   for every id of [`ProfileStore::dynamic_pulls_due`], records it with
+//!   [`ProfileStore::record_dynamic_pull`], applies the answer with
+//!   `pull_dynamic_schedule_update_v21`, and sleeps until
+//!   [`ProfileStore::next_dynamic_pull`].
 
 use std::collections::BTreeMap;
 
@@ -51,6 +75,26 @@ pub struct StoreConfig {
     pub units: Vec<RateUnit>,
     /// Electrical parameters and the no-limit value of the composite.
     pub composite: CompositeOptions,
+    /// 2.1 `SmartChargingCtrlr.SupportedAdditionalPurposes`: which of
+    /// `PriorityCharging` and `LocalGeneration` the CSMS may install
+    /// (K01.FR.120; other purposes are always allowed). The default holds
+    /// both, as before this setting existed; a 2.1 station that does not
+    /// support one (the variable absent means neither) leaves it out.
+    #[serde(default = "all_additional_purposes")]
+    pub supported_additional_purposes: Vec<Purpose>,
+    /// 2.1 `SmartChargingCtrlr.SupportsDynamicProfiles`: whether the CSMS
+    /// may install `Dynamic` profiles (K01.FR.121). Default `true`, as
+    /// before this setting existed; the variable absent means `false`.
+    #[serde(default = "yes")]
+    pub supports_dynamic_profiles: bool,
+}
+
+fn all_additional_purposes() -> Vec<Purpose> {
+    vec![Purpose::PriorityCharging, Purpose::LocalGeneration]
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for StoreConfig {
@@ -63,6 +107,8 @@ impl Default for StoreConfig {
             max_schedules: 1,
             units: vec![RateUnit::A, RateUnit::W],
             composite: CompositeOptions::default(),
+            supported_additional_purposes: all_additional_purposes(),
+            supports_dynamic_profiles: true,
         }
     }
 }
@@ -81,6 +127,50 @@ pub struct Installed {
     /// K29.FR.06); `None` until then.
     #[serde(default)]
     pub dyn_update_time: Option<DateTime<Utc>>,
+    /// 2.1 `dynUpdateInterval` of this `Dynamic` profile, in seconds: when
+    /// above 0 the station pulls an update (PullDynamicScheduleUpdate) that
+    /// long after the last one (K28.FR.10); see
+    /// [`ProfileStore::dynamic_pulls_due`].
+    #[serde(default)]
+    pub dyn_update_interval: Option<i32>,
+    /// When the station last asked for an update of this profile
+    /// ([`ProfileStore::record_dynamic_pull`]), so that an unanswered or
+    /// rejected pull is not repeated before the next interval.
+    #[serde(default)]
+    pub dyn_pull_sent: Option<DateTime<Utc>>,
+}
+
+impl Installed {
+    /// Whether the station installed it from an external system
+    /// ([`ProfileStore::install_external`]): an external constraint, or
+    /// local generation from another source than the CSMS. The CSMS can
+    /// neither replace nor clear these.
+    pub fn is_from_station(&self) -> bool {
+        match self.profile.purpose {
+            Purpose::ExternalConstraints => true,
+            Purpose::LocalGeneration => self.source != Source::Cso,
+            _ => false,
+        }
+    }
+
+    /// When this `Dynamic` profile is next due for a pull
+    /// (PullDynamicScheduleUpdate, K28.FR.10): `dynUpdateInterval` seconds
+    /// after the later of its last update (`dynUpdateTime`) and the last
+    /// pull sent; at once when it has neither. `None` when it is not
+    /// `Dynamic` or has no interval above 0.
+    pub fn next_dynamic_pull(&self) -> Option<DateTime<Utc>> {
+        let interval = self.dyn_update_interval.filter(|&i| i > 0)?;
+        if self.profile.kind != Kind::Dynamic {
+            return None;
+        }
+        let base = self.dyn_update_time.max(self.dyn_pull_sent);
+        Some(match base {
+            Some(t) => t
+                .checked_add_signed(chrono::TimeDelta::seconds(i64::from(interval)))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            None => DateTime::<Utc>::MIN_UTC,
+        })
+    }
 }
 
 /// The transaction running on a connector / EVSE.
@@ -208,6 +298,14 @@ pub enum Rejection {
     /// `Dynamic` (K01.FR.122, K28.FR.04).
     #[error("dynUpdateInterval and dynUpdateTime go with Dynamic profiles only")]
     DynUpdateNotDynamic,
+    /// 2.1 `PriorityCharging` or `LocalGeneration` not in
+    /// [`StoreConfig::supported_additional_purposes`] (K01.FR.120).
+    #[error("purpose {0:?} is not supported")]
+    UnsupportedPurpose(Purpose),
+    /// A 2.1 `Dynamic` profile while
+    /// [`StoreConfig::supports_dynamic_profiles`] is off (K01.FR.121).
+    #[error("dynamic profiles are not supported")]
+    UnsupportedKind,
 }
 
 impl Rejection {
@@ -223,6 +321,8 @@ impl Rejection {
             | Rejection::DuplicateTxDefault(_) => "DuplicateProfile",
             Rejection::UnitNotAllowed(_) => "UnsupportedRateUnit",
             Rejection::StoreFull(_) => "NoCapacity",
+            Rejection::UnsupportedPurpose(_) => "UnsupportedPurpose",
+            Rejection::UnsupportedKind => "UnsupportedKind",
             Rejection::ScheduleCount { .. }
             | Rejection::PeriodCount { .. }
             | Rejection::FirstPeriodNotZero(_)
@@ -295,7 +395,8 @@ impl DynamicUpdateError {
 
 /// Which profiles [`ProfileStore::clear`] removes: by `id` (the other fields
 /// are then ignored), else the AND of the given fields; all with none.
-/// External constraints are never cleared this way.
+/// External constraints and local generation are never cleared this way
+/// (2.1 K10.FR.03, .04, .08, .09).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClearFilter {
     /// A profile id.
@@ -458,6 +559,19 @@ impl ProfileStore {
         limit: Option<Decimal>,
         now: DateTime<Utc>,
     ) -> Result<(), DynamicUpdateError> {
+        self.update_dynamic_with(id, limit, now, |_| {})
+    }
+
+    /// [`update_dynamic`](Self::update_dynamic) that also lets `apply`
+    /// change the other values of the single period (2.1 setpoints,
+    /// per-phase and discharge limits, in [`Period::extras`](super::model::Period::extras)).
+    pub fn update_dynamic_with(
+        &mut self,
+        id: i32,
+        limit: Option<Decimal>,
+        now: DateTime<Utc>,
+        apply: impl Fn(&mut super::model::Period),
+    ) -> Result<(), DynamicUpdateError> {
         if limit.is_some_and(|l| l.is_sign_negative() && !l.is_zero()) {
             return Err(DynamicUpdateError::NegativeLimit);
         }
@@ -469,15 +583,79 @@ impl ProfileStore {
         if installed.profile.kind != Kind::Dynamic {
             return Err(DynamicUpdateError::NotDynamic(id));
         }
-        if let Some(limit) = limit {
-            for schedule in &mut installed.profile.schedules {
-                for period in &mut schedule.periods {
+        for schedule in &mut installed.profile.schedules {
+            for period in &mut schedule.periods {
+                if let Some(limit) = limit {
                     period.limit = Some(limit);
                 }
+                apply(period);
             }
         }
         installed.dyn_update_time = Some(now);
         Ok(())
+    }
+
+    /// Records the 2.1 dynamic bookkeeping of the installed profile `id`:
+    /// its `dynUpdateInterval` (K28.FR.10) and `dynUpdateTime` (for a
+    /// profile just installed: the one the CSMS gave, else the time of
+    /// receipt, K28.FR.05). Does nothing unless the profile is `Dynamic`;
+    /// returns whether it was.
+    pub fn set_dynamic_bookkeeping(
+        &mut self,
+        id: i32,
+        interval: Option<i32>,
+        update_time: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(installed) = self
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile.id == id && p.profile.kind == Kind::Dynamic)
+        else {
+            return false;
+        };
+        installed.dyn_update_interval = interval;
+        installed.dyn_update_time = update_time;
+        installed.dyn_pull_sent = None;
+        true
+    }
+
+    /// The ids of the `Dynamic` profiles due for a PullDynamicScheduleUpdate
+    /// at `now` (K28.FR.10; see [`Installed::next_dynamic_pull`]), in
+    /// (evse, id) order. Call [`record_dynamic_pull`](Self::record_dynamic_pull)
+    /// for each request sent.
+    pub fn dynamic_pulls_due(&self, now: DateTime<Utc>) -> Vec<i32> {
+        self.profiles
+            .iter()
+            .filter(|p| p.next_dynamic_pull().is_some_and(|t| t <= now))
+            .map(|p| p.profile.id)
+            .collect()
+    }
+
+    /// The earliest instant a `Dynamic` profile is due for a pull: when to
+    /// wake up next (`None`: no profile pulls).
+    pub fn next_dynamic_pull(&self) -> Option<DateTime<Utc>> {
+        self.profiles
+            .iter()
+            .filter_map(Installed::next_dynamic_pull)
+            .min()
+    }
+
+    /// Records that a PullDynamicScheduleUpdateRequest for profile `id` was
+    /// sent at `now`, so that the next one waits a whole interval even if
+    /// this one is rejected or unanswered; returns whether `id` is a
+    /// `Dynamic` profile.
+    pub fn record_dynamic_pull(&mut self, id: i32, now: DateTime<Utc>) -> bool {
+        match self
+            .profiles
+            .iter_mut()
+            .find(|p| p.profile.id == id && p.profile.kind == Kind::Dynamic)
+        {
+            Some(installed) => {
+                installed.dyn_pull_sent = Some(now);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Records that the transaction on `evse` ended and deletes its
@@ -499,6 +677,20 @@ impl ProfileStore {
     /// Installs a profile sent by the CSMS on `evse`, with every check of
     /// the dialect; returns the ids of the profiles it replaced.
     pub fn install(&mut self, evse: i32, profile: Profile) -> Result<Vec<i32>, Rejection> {
+        // K01.FR.120, K01.FR.121: optional 2.1 features the station declares.
+        if matches!(
+            profile.purpose,
+            Purpose::PriorityCharging | Purpose::LocalGeneration
+        ) && !self
+            .config
+            .supported_additional_purposes
+            .contains(&profile.purpose)
+        {
+            return Err(Rejection::UnsupportedPurpose(profile.purpose));
+        }
+        if profile.kind == Kind::Dynamic && !self.config.supports_dynamic_profiles {
+            return Err(Rejection::UnsupportedKind);
+        }
         self.check(evse, &profile)?;
         if profile.purpose == Purpose::ExternalConstraints {
             return Err(Rejection::ExternalFromCsms);
@@ -507,16 +699,27 @@ impl ProfileStore {
         self.put(evse, profile, Source::Cso, replaced)
     }
 
-    /// Installs an external constraint set by the station itself (from an
-    /// EMS or DSO, K11-K14): the same checks, without the CSMS-only rules;
-    /// it replaces one with the same id.
+    /// Installs a limit set by the station itself from an external system
+    /// (an EMS or DSO, K11-K14, K27, K29): the same checks, without the
+    /// CSMS-only rules (nor [`StoreConfig::supported_additional_purposes`]
+    /// and [`StoreConfig::supports_dynamic_profiles`], which govern the
+    /// CSMS); it replaces one with the same id. A profile given with purpose
+    /// `LocalGeneration` stays one: the external limit represents locally
+    /// generated capacity, which is added on top of the composite (K27.FR.01,
+    /// see [`install_local_generation`](Self::install_local_generation));
+    /// any other purpose becomes `ExternalConstraints`.
+    ///
+    /// `source` must not be [`Source::Cso`] (K11.FR.05): it is what tells
+    /// the station's own profiles from the CSMS's.
     pub fn install_external(
         &mut self,
         evse: i32,
         mut profile: Profile,
         source: Source,
     ) -> Result<Vec<i32>, Rejection> {
-        profile.purpose = Purpose::ExternalConstraints;
+        if profile.purpose != Purpose::LocalGeneration {
+            profile.purpose = Purpose::ExternalConstraints;
+        }
         self.check(evse, &profile)?;
         let replaced = self
             .profiles
@@ -527,11 +730,28 @@ impl ProfileStore {
         self.put(evse, profile, source, replaced)
     }
 
-    /// Removes an external constraint by id (K13); returns whether it existed.
+    /// Installs an external schedule or limit that represents locally
+    /// generated capacity (K27.FR.01): [`install_external`](Self::install_external)
+    /// with the purpose forced to `LocalGeneration`. It is reported by
+    /// GetChargingProfiles (K27.FR.02) and never cleared by
+    /// ClearChargingProfile (K10.FR.04).
+    pub fn install_local_generation(
+        &mut self,
+        evse: i32,
+        mut profile: Profile,
+        source: Source,
+    ) -> Result<Vec<i32>, Rejection> {
+        profile.purpose = Purpose::LocalGeneration;
+        self.install_external(evse, profile, source)
+    }
+
+    /// Removes, by id, a limit the station installed from an external system
+    /// (an external constraint, or local generation not set by the CSMS;
+    /// K13); returns whether it existed.
     pub fn remove_external(&mut self, id: i32) -> bool {
         let before = self.profiles.len();
         self.profiles
-            .retain(|p| !(p.profile.id == id && p.profile.purpose == Purpose::ExternalConstraints));
+            .retain(|p| !(p.profile.id == id && p.is_from_station()));
         before != self.profiles.len()
     }
 
@@ -561,6 +781,8 @@ impl ProfileStore {
                 source,
                 profile,
                 dyn_update_time: None,
+                dyn_update_interval: None,
+                dyn_pull_sent: None,
             },
         );
         Ok(replaced)
@@ -689,7 +911,7 @@ impl ProfileStore {
         for installed in &self.profiles {
             let other = &installed.profile;
             if other.id == profile.id {
-                if other.purpose == Purpose::ExternalConstraints {
+                if installed.is_from_station() {
                     return Err(Rejection::ReplacesExternal(other.id));
                 }
                 replaced.push(other.id);
@@ -728,22 +950,26 @@ impl ProfileStore {
         Ok(replaced)
     }
 
-    /// Removes the profiles `filter` selects, never external constraints;
-    /// returns their ids (empty: 1.6 `Unknown`, 2.x `Unknown`).
+    /// Removes the profiles `filter` selects, never external constraints
+    /// nor local generation (2.1 K10.FR.03, .04; a match on those only, by
+    /// id or by criteria, clears nothing: K10.FR.08, .09); returns their ids
+    /// (empty: 1.6 `Unknown`, 2.x `Unknown`).
     pub fn clear(&mut self, filter: &ClearFilter) -> Vec<i32> {
         let mut cleared = Vec::new();
         self.profiles.retain(|p| {
-            let hit = p.profile.purpose != Purpose::ExternalConstraints
-                && match filter.id {
-                    Some(id) => p.profile.id == id,
-                    None => {
-                        filter.evse.is_none_or(|e| e == p.evse)
-                            && filter.purpose.is_none_or(|x| x == p.profile.purpose)
-                            && filter
-                                .stack_level
-                                .is_none_or(|s| s == p.profile.stack_level)
-                    }
-                };
+            let hit = !matches!(
+                p.profile.purpose,
+                Purpose::ExternalConstraints | Purpose::LocalGeneration
+            ) && match filter.id {
+                Some(id) => p.profile.id == id,
+                None => {
+                    filter.evse.is_none_or(|e| e == p.evse)
+                        && filter.purpose.is_none_or(|x| x == p.profile.purpose)
+                        && filter
+                            .stack_level
+                            .is_none_or(|s| s == p.profile.stack_level)
+                }
+            };
             if hit {
                 cleared.push(p.profile.id);
             }
@@ -827,5 +1053,100 @@ impl ProfileStore {
             &request,
             &self.config.composite,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Period, Schedule};
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_735_689_600 + secs, 0).unwrap()
+    }
+
+    fn installed(kind: Kind, interval: Option<i32>) -> Installed {
+        Installed {
+            evse: 1,
+            source: Source::Cso,
+            profile: Profile {
+                id: 1,
+                stack_level: 0,
+                purpose: Purpose::TxDefault,
+                kind,
+                valid_from: None,
+                valid_to: None,
+                transaction_id: None,
+                schedules: vec![Schedule {
+                    id: Some(1),
+                    start: None,
+                    duration: None,
+                    unit: RateUnit::W,
+                    min_rate: None,
+                    periods: vec![Period::default()],
+                }],
+            },
+            dyn_update_time: None,
+            dyn_update_interval: interval,
+            dyn_pull_sent: None,
+        }
+    }
+
+    #[test]
+    fn next_dynamic_pull_follows_the_latest_update_or_pull() {
+        // (kind, interval, dynUpdateTime, pull sent, next pull)
+        let cases = [
+            (Kind::Dynamic, Some(60), Some(0), None, Some(at(60))),
+            (Kind::Dynamic, Some(60), Some(0), Some(30), Some(at(90))),
+            (Kind::Dynamic, Some(60), Some(50), Some(30), Some(at(110))),
+            (
+                Kind::Dynamic,
+                Some(60),
+                None,
+                None,
+                Some(DateTime::<Utc>::MIN_UTC),
+            ),
+            (Kind::Dynamic, Some(0), Some(0), None, None),
+            (Kind::Dynamic, Some(-5), Some(0), None, None),
+            (Kind::Dynamic, None, Some(0), None, None),
+            (Kind::Relative, Some(60), Some(0), None, None),
+        ];
+        for (kind, interval, time, sent, next) in cases {
+            let mut p = installed(kind, interval);
+            p.dyn_update_time = time.map(at);
+            p.dyn_pull_sent = sent.map(at);
+            assert_eq!(
+                p.next_dynamic_pull(),
+                next,
+                "{kind:?} {interval:?} {time:?} {sent:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_station_own_limits_are_from_the_station() {
+        let cases = [
+            (Purpose::ExternalConstraints, Source::Ems, true),
+            (Purpose::ExternalConstraints, Source::Cso, true),
+            (Purpose::LocalGeneration, Source::Ems, true),
+            (Purpose::LocalGeneration, Source::Other("PV".into()), true),
+            (Purpose::LocalGeneration, Source::Cso, false),
+            (Purpose::TxDefault, Source::Ems, false),
+        ];
+        for (purpose, source, expected) in cases {
+            let mut p = installed(Kind::Absolute, None);
+            p.profile.purpose = purpose;
+            p.source = source;
+            assert_eq!(p.is_from_station(), expected, "{purpose:?} {:?}", p.source);
+        }
+    }
+
+    #[test]
+    fn rejections_name_the_2_1_reason_codes() {
+        assert_eq!(
+            Rejection::UnsupportedPurpose(Purpose::LocalGeneration).reason_code(),
+            "UnsupportedPurpose"
+        );
+        assert_eq!(Rejection::UnsupportedKind.reason_code(), "UnsupportedKind");
     }
 }

@@ -87,6 +87,7 @@ impl TryFrom<&v16::ChargingProfile> for Profile {
                         start: p.start_period,
                         limit: Some(p.limit),
                         phases: p.number_phases,
+                        extras: None,
                     })
                     .collect(),
             }],

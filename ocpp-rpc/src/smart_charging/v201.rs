@@ -126,6 +126,7 @@ impl TryFrom<&vx::ChargingProfile> for Profile {
                             start: q.start_period,
                             limit: Some(q.limit),
                             phases: q.number_phases,
+                            extras: None,
                         })
                         .collect(),
                 })

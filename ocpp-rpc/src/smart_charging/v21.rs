@@ -9,7 +9,10 @@ use ocpp_types::BoundedString;
 use ocpp_types::v21 as vx;
 use rust_decimal::Decimal;
 
-use super::model::{Kind, Period, Profile, Purpose, RateUnit, Recurrency, Schedule, Source};
+use super::model::{
+    FreqWattPoint, Kind, OperationMode, Period, PeriodExtras, Profile, Purpose, RateUnit,
+    Recurrency, Schedule, SignalWattPoint, Source,
+};
 use super::schedule::{Composite, CompositePeriod};
 use super::store::{
     ClearFilter, CompositeError, DynamicUpdateError, PriorityChargingError, ProfileStore,
@@ -126,6 +129,7 @@ impl TryFrom<&vx::ChargingProfile> for Profile {
                             start: q.start_period,
                             limit: q.limit,
                             phases: q.number_phases,
+                            extras: extras_in(q),
                         })
                         .collect(),
                 })
@@ -134,9 +138,131 @@ impl TryFrom<&vx::ChargingProfile> for Profile {
     }
 }
 
+impl From<vx::OperationModeEnum> for OperationMode {
+    fn from(m: vx::OperationModeEnum) -> Self {
+        use vx::OperationModeEnum as M;
+        match m {
+            M::Idle => OperationMode::Idle,
+            M::ChargingOnly => OperationMode::ChargingOnly,
+            M::CentralSetpoint => OperationMode::CentralSetpoint,
+            M::ExternalSetpoint => OperationMode::ExternalSetpoint,
+            M::ExternalLimits => OperationMode::ExternalLimits,
+            M::CentralFrequency => OperationMode::CentralFrequency,
+            M::LocalFrequency => OperationMode::LocalFrequency,
+            M::LocalLoadBalancing => OperationMode::LocalLoadBalancing,
+        }
+    }
+}
+
+impl From<OperationMode> for vx::OperationModeEnum {
+    fn from(m: OperationMode) -> Self {
+        use vx::OperationModeEnum as M;
+        match m {
+            OperationMode::Idle => M::Idle,
+            OperationMode::ChargingOnly => M::ChargingOnly,
+            OperationMode::CentralSetpoint => M::CentralSetpoint,
+            OperationMode::ExternalSetpoint => M::ExternalSetpoint,
+            OperationMode::ExternalLimits => M::ExternalLimits,
+            OperationMode::CentralFrequency => M::CentralFrequency,
+            OperationMode::LocalFrequency => M::LocalFrequency,
+            OperationMode::LocalLoadBalancing => M::LocalLoadBalancing,
+        }
+    }
+}
+
+/// The 2.1-only fields of a wire period; `None` when it has none.
+fn extras_in(q: &vx::ChargingSchedulePeriod) -> Option<Box<PeriodExtras>> {
+    let extras = PeriodExtras {
+        limit_l2: q.limit_l2,
+        limit_l3: q.limit_l3,
+        discharge_limit: q.discharge_limit,
+        discharge_limit_l2: q.discharge_limit_l2,
+        discharge_limit_l3: q.discharge_limit_l3,
+        setpoint: q.setpoint,
+        setpoint_l2: q.setpoint_l2,
+        setpoint_l3: q.setpoint_l3,
+        setpoint_reactive: q.setpoint_reactive,
+        setpoint_reactive_l2: q.setpoint_reactive_l2,
+        setpoint_reactive_l3: q.setpoint_reactive_l3,
+        operation_mode: q.operation_mode.map(OperationMode::from),
+        phase_to_use: q.phase_to_use,
+        preconditioning_request: q.preconditioning_request,
+        evse_sleep: q.evse_sleep,
+        v2x_baseline: q.v2x_baseline,
+        v2x_freq_watt_curve: q
+            .v2x_freq_watt_curve
+            .iter()
+            .flatten()
+            .map(|p| FreqWattPoint {
+                frequency: p.frequency,
+                power: p.power,
+            })
+            .collect(),
+        v2x_signal_watt_curve: q
+            .v2x_signal_watt_curve
+            .iter()
+            .flatten()
+            .map(|p| SignalWattPoint {
+                signal: p.signal,
+                power: p.power,
+            })
+            .collect(),
+    };
+    (!extras.is_empty()).then(|| Box::new(extras))
+}
+
+/// The 2.1 wire form of a model period, its 2.1-only fields included.
+pub fn period_to_v21(p: &Period) -> vx::ChargingSchedulePeriod {
+    let mut out = period(p.start, p.limit, p.phases);
+    if let Some(x) = p.extras.as_deref() {
+        out.limit_l2 = x.limit_l2;
+        out.limit_l3 = x.limit_l3;
+        out.discharge_limit = x.discharge_limit;
+        out.discharge_limit_l2 = x.discharge_limit_l2;
+        out.discharge_limit_l3 = x.discharge_limit_l3;
+        out.setpoint = x.setpoint;
+        out.setpoint_l2 = x.setpoint_l2;
+        out.setpoint_l3 = x.setpoint_l3;
+        out.setpoint_reactive = x.setpoint_reactive;
+        out.setpoint_reactive_l2 = x.setpoint_reactive_l2;
+        out.setpoint_reactive_l3 = x.setpoint_reactive_l3;
+        out.operation_mode = x.operation_mode.map(vx::OperationModeEnum::from);
+        out.phase_to_use = x.phase_to_use;
+        out.preconditioning_request = x.preconditioning_request;
+        out.evse_sleep = x.evse_sleep;
+        out.v2x_baseline = x.v2x_baseline;
+        out.v2x_freq_watt_curve = (!x.v2x_freq_watt_curve.is_empty()).then(|| {
+            x.v2x_freq_watt_curve
+                .iter()
+                .map(|p| vx::V2XFreqWattPoint {
+                    custom_data: None,
+                    frequency: p.frequency,
+                    power: p.power,
+                })
+                .collect()
+        });
+        out.v2x_signal_watt_curve = (!x.v2x_signal_watt_curve.is_empty()).then(|| {
+            x.v2x_signal_watt_curve
+                .iter()
+                .map(|p| vx::V2XSignalWattPoint {
+                    custom_data: None,
+                    power: p.power,
+                    signal: p.signal,
+                })
+                .collect()
+        });
+    }
+    out
+}
+
 /// The 2.1 form of a profile: `None` when the transaction id is longer
-/// than 36 characters. 2.1-only fields not in the model (price schedules,
-/// setpoints, offline rules, ...) are left out.
+/// than 36 characters. The 2.1-only period fields are kept (see
+/// [`PeriodExtras`]); the other 2.1-only fields the model does not hold
+/// (price schedules, `randomizedDelay`, `limitAtSoC`, `useLocalTime`,
+/// offline rules, ...) are left out, and `dynUpdateInterval` /
+/// `dynUpdateTime`, which the store keeps per installed profile, are
+/// filled in by
+/// [`get_charging_profiles_v21`](ProfileStore::get_charging_profiles_v21).
 pub fn profile_to_v21(p: &Profile) -> Option<vx::ChargingProfile> {
     let (kind, recurrency) = kind_out(p.kind);
     let transaction_id = match &p.transaction_id {
@@ -151,11 +277,7 @@ pub fn profile_to_v21(p: &Profile) -> Option<vx::ChargingProfile> {
             Some(vx::ChargingSchedule {
                 absolute_price_schedule: None,
                 charging_rate_unit: s.unit.into(),
-                charging_schedule_period: s
-                    .periods
-                    .iter()
-                    .map(|q| Some(period(q.start, q.limit, q.phases)))
-                    .collect::<Option<Vec<_>>>()?,
+                charging_schedule_period: s.periods.iter().map(period_to_v21).collect(),
                 custom_data: None,
                 duration: s.duration,
                 id: s
@@ -248,10 +370,35 @@ impl Composite {
 
 impl ProfileStore {
     /// Answers a 2.1 SetChargingProfileRequest: `Accepted` when installed,
-    /// else `Rejected` with a `statusInfo` naming the reason.
+    /// else `Rejected` with a `statusInfo` naming the reason. A `Dynamic`
+    /// profile keeps its `dynUpdateInterval` and the `dynUpdateTime` given
+    /// (none if none: use
+    /// [`set_charging_profile_v21_at`](Self::set_charging_profile_v21_at),
+    /// which stamps the time of receipt, K28.FR.05).
     pub fn set_charging_profile_v21(
         &mut self,
         request: &vx::SetChargingProfileRequest,
+    ) -> (vx::SetChargingProfileResponse, Result<Vec<i32>, Rejection>) {
+        self.set_charging_profile_v21_inner(request, None)
+    }
+
+    /// [`set_charging_profile_v21`](Self::set_charging_profile_v21) for a
+    /// request received at `now`: a `Dynamic` profile without
+    /// `dynUpdateTime` gets `now` (K28.FR.05), and its `dynUpdateInterval`
+    /// schedules the pulls ([`dynamic_pulls_due`](Self::dynamic_pulls_due),
+    /// K28.FR.10).
+    pub fn set_charging_profile_v21_at(
+        &mut self,
+        request: &vx::SetChargingProfileRequest,
+        now: DateTime<Utc>,
+    ) -> (vx::SetChargingProfileResponse, Result<Vec<i32>, Rejection>) {
+        self.set_charging_profile_v21_inner(request, Some(now))
+    }
+
+    fn set_charging_profile_v21_inner(
+        &mut self,
+        request: &vx::SetChargingProfileRequest,
+        now: Option<DateTime<Utc>>,
     ) -> (vx::SetChargingProfileResponse, Result<Vec<i32>, Rejection>) {
         let wire = &request.charging_profile;
         let outcome = Profile::try_from(wire).and_then(|p| {
@@ -263,6 +410,13 @@ impl ProfileStore {
             }
             self.install(request.evse_id, p)
         });
+        if outcome.is_ok() {
+            self.set_dynamic_bookkeeping(
+                wire.id,
+                wire.dyn_update_interval,
+                wire.dyn_update_time.or(now),
+            );
+        }
         let (status, status_info) = match &outcome {
             Ok(_) => (vx::ChargingProfileStatusEnum::Accepted, None),
             Err(e) => (
@@ -335,6 +489,7 @@ impl ProfileStore {
                 continue;
             };
             profile.dyn_update_time = installed.dyn_update_time;
+            profile.dyn_update_interval = installed.dyn_update_interval;
             let source = source_out(&installed.source);
             match reports.last_mut() {
                 Some(r) if r.evse_id == installed.evse && r.charging_limit_source == source => {
@@ -460,11 +615,11 @@ impl ProfileStore {
         request: &vx::UpdateDynamicScheduleRequest,
         now: DateTime<Utc>,
     ) -> vx::UpdateDynamicScheduleResponse {
-        let outcome = self.update_dynamic(
-            request.charging_profile_id,
-            request.schedule_update.limit,
-            now,
-        );
+        let update = &request.schedule_update;
+        let outcome =
+            self.update_dynamic_with(request.charging_profile_id, update.limit, now, |period| {
+                apply_update(period, update)
+            });
         let (status, status_info) = match outcome {
             Ok(()) => (vx::ChargingProfileStatusEnum::Accepted, None),
             Err(e) => (
@@ -490,10 +645,51 @@ impl ProfileStore {
         now: DateTime<Utc>,
     ) -> Result<bool, DynamicUpdateError> {
         match (&response.status, &response.schedule_update) {
-            (vx::ChargingProfileStatusEnum::Accepted, Some(update)) => {
-                self.update_dynamic(id, update.limit, now).map(|()| true)
-            }
+            (vx::ChargingProfileStatusEnum::Accepted, Some(update)) => self
+                .update_dynamic_with(id, update.limit, now, |period| apply_update(period, update))
+                .map(|()| true),
             _ => Ok(false),
+        }
+    }
+}
+
+/// Applies the values of a 2.1 `ChargingScheduleUpdate` other than `limit`
+/// to a period: each value given replaces the period's, absent ones are
+/// kept (K28.FR.06, K28.FR.08).
+fn apply_update(period: &mut Period, u: &vx::ChargingScheduleUpdate) {
+    let given = [
+        u.limit_l2,
+        u.limit_l3,
+        u.discharge_limit,
+        u.discharge_limit_l2,
+        u.discharge_limit_l3,
+        u.setpoint,
+        u.setpoint_l2,
+        u.setpoint_l3,
+        u.setpoint_reactive,
+        u.setpoint_reactive_l2,
+        u.setpoint_reactive_l3,
+    ];
+    if given.iter().all(Option::is_none) {
+        return;
+    }
+    let x = period.extras.get_or_insert_with(Default::default);
+    let fields = [
+        (&mut x.limit_l2, u.limit_l2),
+        (&mut x.limit_l3, u.limit_l3),
+        (&mut x.discharge_limit, u.discharge_limit),
+        (&mut x.discharge_limit_l2, u.discharge_limit_l2),
+        (&mut x.discharge_limit_l3, u.discharge_limit_l3),
+        (&mut x.setpoint, u.setpoint),
+        (&mut x.setpoint_l2, u.setpoint_l2),
+        (&mut x.setpoint_l3, u.setpoint_l3),
+        (&mut x.setpoint_reactive, u.setpoint_reactive),
+        (&mut x.setpoint_reactive_l2, u.setpoint_reactive_l2),
+        (&mut x.setpoint_reactive_l3, u.setpoint_reactive_l3),
+    ];
+    for (field, value) in fields {
+        if value.is_some() {
+            *field = value;
         }
     }
 }
