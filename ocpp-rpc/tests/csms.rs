@@ -1183,3 +1183,70 @@ fn equivalent_sessions_give_equal_events_in_every_version() {
         a[7]
     );
 }
+
+#[test]
+fn v16_a_start_repeated_while_the_first_waits_joins_it() {
+    let mut config = Config::open();
+    config.transaction_ids = TransactionIds::Ask;
+    let mut link = booted::<v16::V16>(config);
+    send(&mut link, "StartTransaction", v16_start(1000));
+    let Some(Event::TransactionIdRequested { ticket, .. }) = events(&mut link).pop() else {
+        panic!()
+    };
+    // The application is slow: the charger gives up and sends it again.
+    link.advance(Duration::from_secs(30));
+    assert!(matches!(
+        &at_cp(&mut link)[..],
+        [AtCp::Response(_, Err(CallFailure::Timeout))]
+    ));
+    let retry = send(&mut link, "StartTransaction", v16_start(1000));
+    assert!(events(&mut link).is_empty());
+    link.csms.answer_transaction_id(ticket, 9).unwrap();
+    link.drive();
+    // Both CALLs are answered with the one id; the late one is the charger's to drop.
+    let got = at_cp(&mut link);
+    assert!(
+        got.iter().any(
+            |r| matches!(r, AtCp::Response(c, Ok(v)) if *c == retry && v["transactionId"] == 9)
+        ),
+        "{got:?}"
+    );
+    let started: Vec<_> = events(&mut link)
+        .into_iter()
+        .filter(|e| matches!(e, Event::TransactionStarted { .. }))
+        .collect();
+    assert_eq!(started.len(), 1);
+    assert_eq!(link.csms.transactions().running().count(), 1);
+}
+
+#[test]
+fn the_config_and_state_round_trip_through_serde() {
+    let mut config = Config::open();
+    config.data_transfer_vendors = vec!["com.acme".into()];
+    let json = serde_json::to_string(&config).unwrap();
+    assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), config);
+
+    let mut link = booted::<v201::V201>(Config::open());
+    let (a, p) = tx_event(
+        "Started",
+        "T-1",
+        0,
+        T0,
+        "Authorized",
+        json!({ "evse": { "id": 1, "connectorId": 1 },
+        "meterValue": [{ "timestamp": T0, "sampledValue": [energy(1000, "Transaction.Begin")] }] }),
+    );
+    send(&mut link, a, p);
+    let (a, p) = status(link.csms.version(), 1, "Occupied", "Charging", T0);
+    send(&mut link, a, p);
+    let state = link.csms.snapshot();
+    let json = serde_json::to_string(&state).unwrap();
+    assert_eq!(serde_json::from_str::<SessionState>(&json).unwrap(), state);
+    assert_eq!(state.registration, Registration::Accepted);
+    let record = state.transactions.get("T-1").unwrap();
+    assert_eq!(
+        record.meter_start_wh.map(|d| d.to_string()).as_deref(),
+        Some("1000")
+    );
+    assert!(state.last_contact.is_some());
+}

@@ -19,6 +19,32 @@
 //! tokens, 1.6 transaction ids and unknown DataTransfer vendors
 //! automatically, so a development CSMS needs no code.
 //!
+//! A development CSMS answering a 1.6 charger's boot by itself:
+//!
+//! ```
+//! use std::time::Instant;
+//! use ocpp_rpc::csms::{Config, Event, Registration, Session};
+//! use ocpp_rpc::machine::{Machine, WallClock};
+//! use ocpp_types::Version;
+//!
+//! let now = Instant::now();
+//! let clock = WallClock::new(now, "2025-01-01T00:00:00Z".parse()?);
+//! let mut session = Session::new(Version::V16, Config::open(), clock, now);
+//! session.handle_text(
+//!     now,
+//!     r#"[2,"1","BootNotification",{"chargePointVendor":"ACME","chargePointModel":"M1"}]"#,
+//! );
+//! assert_eq!(
+//!     session.poll_transmit().as_deref(),
+//!     Some(r#"[3,"1",{"currentTime":"2025-01-01T00:00:00Z","interval":300,"status":"Accepted"}]"#)
+//! );
+//! assert!(matches!(
+//!     session.poll_event(),
+//!     Some(Event::Booted { status: Registration::Accepted, .. })
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # The boot gate
 //!
 //! Until a boot is Accepted, every CALL but BootNotification is answered

@@ -186,6 +186,7 @@ fn id_token_info(auth: &Authorization) -> Value {
 }
 
 pub(crate) fn boot(status: &str, interval: u32, now: DateTime<Utc>) -> Value {
+    let interval = i32::try_from(interval).unwrap_or(i32::MAX);
     json!({ "status": status, "interval": interval, "currentTime": now })
 }
 
