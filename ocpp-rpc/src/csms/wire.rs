@@ -391,3 +391,30 @@ pub(crate) enum WireCallError {
     Call(CallError),
     WrongVersion { expected: Version, found: Version },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_survive_the_way_to_json() {
+        let payload = r#"{"evseId":1,"meterValue":[{"timestamp":"2025-01-01T00:00:00Z","sampledValue":[{"value":32.1}]}]}"#;
+        let request = AnyRequest::decode(Version::V201, "MeterValues", payload).unwrap();
+        assert_eq!(request.action(), "MeterValues");
+        let json = request.to_json();
+        assert_eq!(
+            json["meterValue"][0]["sampledValue"][0]["value"].to_string(),
+            "32.1"
+        );
+        assert!(matches!(
+            AnyRequest::decode(Version::V16, "MeterValues", payload),
+            Err(DecodeFailure::Decode(_))
+        ));
+        let response =
+            AnyResponse::decode(Version::V21, "Reset", r#"{"status":"Scheduled"}"#).unwrap();
+        assert_eq!(
+            (response.status().as_deref(), response.version()),
+            (Some("Scheduled"), Version::V21)
+        );
+    }
+}
