@@ -1250,3 +1250,46 @@ fn the_config_and_state_round_trip_through_serde() {
     );
     assert!(state.last_contact.is_some());
 }
+
+fn firmware_status<P: Protocol>(payload: serde_json::Value, request_id: Option<i32>) {
+    let mut link = booted::<P>(Config::open());
+    send(&mut link, "FirmwareStatusNotification", payload);
+    assert_eq!(reply(&mut link), json!({}));
+    assert_eq!(
+        events(&mut link),
+        [Event::FirmwareStatus {
+            status: "Installed".into(),
+            request_id
+        }]
+    );
+}
+
+#[test]
+fn firmware_status_is_reported_in_every_version() {
+    firmware_status::<v16::V16>(json!({ "status": "Installed" }), None);
+    firmware_status::<v201::V201>(json!({ "status": "Installed", "requestId": 3 }), Some(3));
+    firmware_status::<v21::V21>(json!({ "status": "Installed", "requestId": 3 }), Some(3));
+}
+
+#[test]
+fn a_v21_send_is_passed_on_unanswered() {
+    let mut link = booted::<v21::V21>(Config::open());
+    let message = v21::decode_request(
+        "NotifyPeriodicEventStream",
+        &json!({ "id": 1, "pending": 0, "basetime": T0, "data": [{ "t": 0, "v": "230" }] })
+            .to_string(),
+    )
+    .unwrap();
+    let to_cp = |link: &CpLink<v21::V21>| {
+        link.frames_to(ocpp_rpc::testing::Direction::ToChargePoint)
+            .len()
+    };
+    let before = to_cp(&link);
+    link.charge_point.send(message).unwrap();
+    link.drive();
+    assert!(
+        matches!(&events(&mut link)[..], [Event::Notification { request }] if request.action() == "NotifyPeriodicEventStream")
+    );
+    assert!(at_cp(&mut link).is_empty());
+    assert_eq!(to_cp(&link), before, "a SEND got an answer");
+}
