@@ -1293,3 +1293,41 @@ fn a_v21_send_is_passed_on_unanswered() {
     assert!(at_cp(&mut link).is_empty());
     assert_eq!(to_cp(&link), before, "a SEND got an answer");
 }
+
+fn unknown_charger_is_asked_to_boot<P: Protocol>() {
+    let mut link = link::<P>(Config::open());
+    for _ in 0..2 {
+        send(&mut link, "Heartbeat", json!({}));
+        let got = at_cp(&mut link);
+        assert!(
+            matches!(
+                &got[0],
+                AtCp::Response(
+                    _,
+                    Err(CallFailure::Error {
+                        code: ErrorCode::SecurityError,
+                        ..
+                    })
+                )
+            ),
+            "{got:?}"
+        );
+        events(&mut link);
+    }
+    // Asked once, not per refused CALL.
+    let triggers: Vec<_> = link
+        .frames_to(ocpp_rpc::testing::Direction::ToChargePoint)
+        .into_iter()
+        .filter(|f| f.contains("TriggerMessage"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(triggers.len(), 1, "{triggers:?}");
+    assert!(triggers[0].contains(r#""requestedMessage":"BootNotification""#));
+}
+
+#[test]
+fn a_charger_of_unknown_registration_is_asked_to_boot() {
+    unknown_charger_is_asked_to_boot::<v16::V16>();
+    unknown_charger_is_asked_to_boot::<v201::V201>();
+    unknown_charger_is_asked_to_boot::<v21::V21>();
+}

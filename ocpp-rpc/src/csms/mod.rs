@@ -56,7 +56,8 @@
 //! start or stop is sent; while Rejected nothing is
 //! ([`CommandError::NotAllowed`]). The registration is durable state, so a
 //! session [restored](Session::restore) for a reconnecting charger that
-//! does not boot again starts Accepted.
+//! does not boot again starts Accepted; for one the CSMS has no state of,
+//! `trigger_boot_when_unknown` asks for a BootNotification once.
 //!
 //! # One event model: the mapping
 //!
@@ -161,6 +162,10 @@ pub struct Config {
     /// The DataTransfer vendorIds the application answers; others are
     /// answered UnknownVendorId.
     pub data_transfer_vendors: Vec<String>,
+    /// When a charger of unknown registration sends anything but a boot
+    /// (it booted before this CSMS kept state, and does not boot on
+    /// reconnect), ask it once for a BootNotification with TriggerMessage.
+    pub trigger_boot_when_unknown: bool,
 }
 
 impl Default for Config {
@@ -172,16 +177,18 @@ impl Default for Config {
             accept_all_tokens: false,
             transaction_ids: TransactionIds::Ask,
             data_transfer_vendors: Vec::new(),
+            trigger_boot_when_unknown: false,
         }
     }
 }
 
 impl Config {
     /// Everything automatic: boots and tokens accepted, 1.6 ids counted
-    /// from 1. For development and tests.
+    /// from 1, unknown chargers asked to boot. For development and tests.
     pub fn open() -> Self {
         Config {
             auto_accept_boot: true,
+            trigger_boot_when_unknown: true,
             accept_all_tokens: true,
             transaction_ids: TransactionIds::Sequential { next: 1 },
             ..Config::default()
@@ -268,6 +275,7 @@ pub struct Session {
     /// What a Pending charger may send because the CSMS asked for it.
     unlocked: BTreeSet<String>,
     last_contact: Option<Instant>,
+    boot_triggered: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -316,6 +324,7 @@ impl Session {
             commands: HashMap::new(),
             unlocked: BTreeSet::new(),
             last_contact: None,
+            boot_triggered: false,
         }
     }
 
@@ -712,6 +721,14 @@ impl Session {
                 code: Some(ErrorCode::SecurityError),
                 reason,
             });
+            if self.state.registration == Registration::Unknown
+                && self.config.trigger_boot_when_unknown
+                && !self.boot_triggered
+            {
+                self.boot_triggered = true;
+                // Refused only if the connection is closing; nothing to do then.
+                let _ = self.trigger(now, TriggerKind::BootNotification, None, None);
+            }
             return;
         }
         let interpreted = match &request {
