@@ -1,0 +1,1623 @@
+//! The OCPP 1.6 charge point: a sans-IO state machine that outlives
+//! connections.
+//!
+//! [`ChargePoint`] wraps one [`Endpoint`] per connection and adds the
+//! protocol's behaviour: boot and the registration gate, heartbeat,
+//! StatusNotification on every connector change, authorization with the
+//! local list and the cache, transactions with a durable message queue
+//! that loses nothing and never sends transactionId `-1`, meter values
+//! (periodic and clock-aligned), and the CSMS's remote commands.
+//!
+//! Drive it as any [`Machine`]; feed it what the hardware does
+//! ([`plug_in`](ChargePoint::plug_in), [`present_id_tag`](ChargePoint::present_id_tag),
+//! [`meter_reading`](ChargePoint::meter_reading), ...) and act on its
+//! [`Event`]s. On [`Event::StateChanged`] persist
+//! [`snapshot`](ChargePoint::snapshot); after a restart, continue with
+//! [`ChargePoint::restore`].
+//!
+//! Delivery of transaction messages is at least once: a message leaves
+//! the queue when its answer arrives, so a crash between the answer and
+//! the persisting of the snapshot sends it once more.
+
+pub mod auth;
+pub mod config;
+pub mod event;
+pub mod meter;
+mod remote;
+pub mod state;
+pub mod transactions;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use ocpp_types::v16::{
+    self, AnyRequest, AnyResponse, AuthorizationStatus, ChargePointErrorCode, ChargePointStatus,
+    IdTagInfo, Measurand, MeterValue, ReadingContext, Reason, RegistrationStatus, V16,
+};
+use ocpp_types::{BoundedString, Role};
+
+pub use auth::{AuthCache, LocalList};
+pub use config::Configuration;
+pub use event::{Event, PendingCall};
+pub use meter::Reading;
+pub use state::{Connector, Reservation, State, Suspension, Transaction};
+pub use transactions::{TxMessage, TxQueue};
+
+use crate::endpoint::{self, CallFailure, CallId, Endpoint};
+use crate::machine::{Machine, WallClock};
+use crate::smart_charging::Composite;
+
+/// How a charge point is built (not durable: it comes from the firmware).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What BootNotification says about the charge point.
+    pub boot: v16::BootNotificationRequest,
+    /// Connectors, numbered `1..=connectors`.
+    pub connectors: u32,
+    /// The endpoint of each connection (its role is set to charge point).
+    pub endpoint: endpoint::Config,
+    /// The boot retry wait when the CSMS gives `interval` 0.
+    pub boot_retry: Duration,
+    /// Vendor ids whose DataTransfer the application answers; others get
+    /// `UnknownVendorId` at once.
+    pub data_transfer_vendors: Vec<String>,
+}
+
+impl Config {
+    /// A charge point of `vendor` / `model` with `connectors` connectors.
+    pub fn new(vendor: &str, model: &str, connectors: u32) -> Self {
+        Config {
+            boot: v16::BootNotificationRequest {
+                charge_box_serial_number: None,
+                charge_point_model: BoundedString::new_unchecked(model),
+                charge_point_serial_number: None,
+                charge_point_vendor: BoundedString::new_unchecked(vendor),
+                firmware_version: None,
+                iccid: None,
+                imsi: None,
+                meter_serial_number: None,
+                meter_type: None,
+            },
+            connectors,
+            endpoint: endpoint::Config::new(Role::ChargePoint),
+            boot_retry: Duration::from_secs(60),
+            data_transfer_vendors: Vec::new(),
+        }
+    }
+}
+
+/// Where the registration with the CSMS stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Registration {
+    /// No connection.
+    Offline,
+    /// BootNotification sent, no answer yet.
+    Booting,
+    /// The CSMS answered Pending: it may configure, only triggered messages go out.
+    Pending,
+    /// The CSMS answered Rejected: nothing is sent or answered until the retry.
+    Rejected,
+    /// Registered.
+    Accepted,
+}
+
+/// Why a domain input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// No such connector.
+    #[error("no connector {0}")]
+    UnknownConnector(u32),
+    /// The connector has no transaction.
+    #[error("no transaction on connector {0}")]
+    NoTransaction(u32),
+    /// The connector cannot start a transaction now (faulted, unavailable,
+    /// already busy).
+    #[error("connector {0} cannot start a transaction now")]
+    NotAvailable(u32),
+    /// The call to answer is unknown or from an earlier connection.
+    #[error("no such call to answer")]
+    UnknownCall,
+    /// The endpoint refused the answer or the request.
+    #[error("refused by the endpoint: {0}")]
+    Refused(String),
+}
+
+/// What an outgoing call was for.
+#[derive(Debug, Clone)]
+enum Sent {
+    Boot,
+    Heartbeat,
+    Authorize {
+        connector: u32,
+        id_tag: String,
+        purpose: AuthPurpose,
+    },
+    Tx,
+    DataTransfer,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthPurpose {
+    Start,
+    Stop,
+}
+
+/// The 1.6 charge point; see the [module docs](self).
+pub struct ChargePoint {
+    config: Config,
+    state: State,
+    clock: WallClock,
+    endpoint: Option<Endpoint<V16>>,
+    /// Connections made by this instance (tags answers to their connection).
+    connection: u64,
+    /// Connections made over the charge point's life (seeds message ids).
+    connections_total: u64,
+    registration: Registration,
+    boot_at: Option<Instant>,
+    heartbeat_at: Option<Instant>,
+    sent: HashMap<CallId, Sent>,
+    tx_in_flight: bool,
+    tx_retry_at: Option<Instant>,
+    /// The status last sent per connector.
+    reported: Vec<Option<(ChargePointStatus, ChargePointErrorCode)>>,
+    aligned_next: Option<DateTime<Utc>>,
+    /// When an authorization without a cable lapses (ConnectionTimeOut).
+    authorized_until: Vec<Option<Instant>>,
+    /// A RemoteStart's TxProfile, installed when the transaction starts.
+    remote_profiles: Vec<Option<v16::ChargingProfile>>,
+    events: VecDeque<Event>,
+    dirty: bool,
+    refused: usize,
+}
+
+impl std::fmt::Debug for ChargePoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChargePoint")
+            .field("registration", &self.registration)
+            .field("queued", &self.state.queue.len())
+            .field("connection", &self.connection)
+            .finish()
+    }
+}
+
+/// The longest a timer may be (keeps `Instant` arithmetic in range).
+const MAX_WAIT: u64 = 10 * 365 * 86_400;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.min(MAX_WAIT))
+}
+
+fn clamp_i32(v: i64) -> i32 {
+    i32::try_from(v.max(0)).unwrap_or(i32::MAX)
+}
+
+fn tag(s: &str) -> BoundedString<20> {
+    BoundedString::new_unchecked(s)
+}
+
+impl ChargePoint {
+    /// A new charge point with the default state for `config.connectors`.
+    pub fn new(config: Config, clock: WallClock, now: Instant) -> Self {
+        let state = State::new(config.connectors);
+        Self::restore(config, state, clock, now)
+    }
+
+    /// A charge point continuing from `state` (a [`snapshot`](Self::snapshot)).
+    pub fn restore(mut config: Config, mut state: State, clock: WallClock, _now: Instant) -> Self {
+        config.endpoint.role = Role::ChargePoint;
+        let n = config.connectors as usize + 1;
+        state.connectors.resize(n, Connector::default());
+        let connections_total = state.configuration.int("_Connections");
+        state.configuration.remove("_Connections");
+        ChargePoint {
+            config,
+            state,
+            clock,
+            endpoint: None,
+            connection: 0,
+            connections_total,
+            registration: Registration::Offline,
+            boot_at: None,
+            heartbeat_at: None,
+            sent: HashMap::new(),
+            tx_in_flight: false,
+            tx_retry_at: None,
+            reported: vec![None; n],
+            aligned_next: None,
+            authorized_until: vec![None; n],
+            remote_profiles: vec![None; n],
+            events: VecDeque::new(),
+            dirty: false,
+            refused: 0,
+        }
+    }
+
+    /// The durable state, to persist.
+    pub fn snapshot(&self) -> State {
+        let mut state = self.state.clone();
+        // The connection counter rides along so that message ids never repeat
+        // after a restart; it is not a CSMS-visible key.
+        let _ = state
+            .configuration
+            .set_local("_Connections", &self.connections_total.to_string());
+        state
+    }
+
+    /// The durable state, read-only.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The configuration keys.
+    pub fn configuration(&self) -> &Configuration {
+        &self.state.configuration
+    }
+
+    /// The configuration keys, for the application to set its own values
+    /// (the change is persisted with the next snapshot).
+    pub fn configuration_mut(&mut self) -> &mut Configuration {
+        self.dirty = true;
+        &mut self.state.configuration
+    }
+
+    /// Where registration stands.
+    pub fn registration(&self) -> Registration {
+        self.registration
+    }
+
+    /// The wall clock in use (moved by the CSMS's currentTime).
+    pub fn clock(&self) -> WallClock {
+        self.clock
+    }
+
+    /// Sets the wall clock (the application read a better time).
+    pub fn set_clock(&mut self, clock: WallClock) {
+        self.clock = clock;
+    }
+
+    /// How many outgoing messages the endpoint refused (a bug when not 0).
+    pub fn refused_calls(&self) -> usize {
+        self.refused
+    }
+
+    /// The status connector `connector` is in now.
+    pub fn status(&self, connector: u32) -> Option<ChargePointStatus> {
+        self.compute_status(connector).map(|(s, _)| s)
+    }
+
+    /// The CSMS transactionId of the transaction on `connector`, once known.
+    pub fn transaction_id(&self, connector: u32) -> Option<i32> {
+        let tx = self.connector(connector)?.transaction.as_ref()?;
+        self.state.queue.transaction_id(tx.local_id)
+    }
+
+    fn connector(&self, c: u32) -> Option<&Connector> {
+        self.state.connectors.get(c as usize)
+    }
+
+    fn connector_mut(&mut self, c: u32) -> Option<&mut Connector> {
+        self.state.connectors.get_mut(c as usize)
+    }
+
+    fn check_connector(&self, c: u32) -> Result<(), InputError> {
+        if c == 0 || c > self.config.connectors {
+            Err(InputError::UnknownConnector(c))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn utc(&self, now: Instant) -> DateTime<Utc> {
+        self.clock.at(now)
+    }
+
+    fn online(&self) -> bool {
+        self.registration == Registration::Accepted
+    }
+
+    // ----- domain inputs -----
+
+    /// A cable was plugged into `connector`.
+    pub fn plug_in(&mut self, now: Instant, connector: u32) -> Result<(), InputError> {
+        self.check_connector(connector)?;
+        if let Some(c) = self.connector_mut(connector) {
+            c.plugged = true;
+            c.finishing = false;
+        }
+        self.dirty = true;
+        self.refresh_statuses(now);
+        self.try_start(now, connector);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The cable was unplugged from `connector`.
+    pub fn unplug(&mut self, now: Instant, connector: u32) -> Result<(), InputError> {
+        self.check_connector(connector)?;
+        let running = match self.connector_mut(connector) {
+            Some(c) => {
+                c.plugged = false;
+                c.finishing = false;
+                c.transaction.is_some()
+            }
+            None => false,
+        };
+        let cfg = &self.state.configuration;
+        if running && cfg.bool("StopTransactionOnEVSideDisconnect") {
+            let unlock = cfg.bool("UnlockConnectorOnEVSideDisconnect");
+            self.end_transaction(now, connector, Reason::EVDisconnected, None, unlock);
+        }
+        self.dirty = true;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// A new meter reading of `connector` (0: the charge point's main meter).
+    pub fn meter_reading(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        reading: Reading,
+    ) -> Result<(), InputError> {
+        if connector > self.config.connectors {
+            return Err(InputError::UnknownConnector(connector));
+        }
+        if let Some(c) = self.connector_mut(connector) {
+            c.reading = Some(reading);
+        }
+        self.dirty = true;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// An error on `connector` (0: the charge point). With `warning` the
+    /// connector keeps working and reports the code with its state.
+    pub fn fault(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        code: ChargePointErrorCode,
+        warning: bool,
+    ) -> Result<(), InputError> {
+        if connector > self.config.connectors {
+            return Err(InputError::UnknownConnector(connector));
+        }
+        if let Some(c) = self.connector_mut(connector) {
+            c.fault = (code != ChargePointErrorCode::NoError).then_some((code, warning));
+            if !warning && code != ChargePointErrorCode::NoError {
+                // A fault ends the reservation.
+                c.reservation = None;
+            }
+        }
+        self.dirty = true;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The error on `connector` is gone.
+    pub fn clear_fault(&mut self, now: Instant, connector: u32) -> Result<(), InputError> {
+        self.fault(now, connector, ChargePointErrorCode::NoError, false)
+    }
+
+    /// The EV or the EVSE holds energy back (or no longer does).
+    pub fn suspend(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        suspension: Suspension,
+    ) -> Result<(), InputError> {
+        self.check_connector(connector)?;
+        if let Some(c) = self.connector_mut(connector) {
+            c.suspension = suspension;
+        }
+        self.dirty = true;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Stops the transaction on `connector` for a local `reason`
+    /// (a stop button: `Local`; `EmergencyStop`, `PowerLoss`, `Reboot`, ...).
+    pub fn stop_transaction(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        reason: Reason,
+    ) -> Result<(), InputError> {
+        self.check_connector(connector)?;
+        if self
+            .connector(connector)
+            .is_none_or(|c| c.transaction.is_none())
+        {
+            return Err(InputError::NoTransaction(connector));
+        }
+        self.end_transaction(now, connector, reason, None, true);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// An idTag was presented at `connector`: starts (after authorization)
+    /// or stops a transaction.
+    pub fn present_id_tag(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        id_tag: &str,
+    ) -> Result<(), InputError> {
+        self.check_connector(connector)?;
+        let id_tag: String = id_tag.chars().take(20).collect();
+        let utc = self.utc(now);
+        let local = self.local_info(&id_tag, utc);
+        if let Some(tx) = self
+            .connector(connector)
+            .and_then(|c| c.transaction.clone())
+        {
+            let same = tx.id_tag.eq_ignore_ascii_case(&id_tag);
+            let sibling = matches!(
+                (&tx.parent_id_tag, local.as_ref().and_then(|i| i.parent_id_tag.as_ref())),
+                (Some(a), Some(b)) if a.as_str().eq_ignore_ascii_case(b.as_str())
+            );
+            if same || sibling {
+                self.end_transaction(now, connector, Reason::Local, Some(id_tag), true);
+            } else if self.online() {
+                self.send_authorize(now, connector, &id_tag, AuthPurpose::Stop);
+            } else {
+                self.refuse(connector, &id_tag, AuthorizationStatus::Invalid);
+            }
+            self.pump(now);
+            return Ok(());
+        }
+        if !self.can_start(connector) {
+            return Err(InputError::NotAvailable(connector));
+        }
+        if !self.reservation_allows(connector, &id_tag, local.as_ref()) {
+            self.refuse(connector, &id_tag, AuthorizationStatus::Invalid);
+            self.pump(now);
+            return Ok(());
+        }
+        self.authorize_for_start(now, connector, &id_tag, local);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Answers the CSMS's UnlockConnector.
+    pub fn unlock_result(
+        &mut self,
+        now: Instant,
+        call: &PendingCall,
+        status: v16::UnlockStatus,
+    ) -> Result<(), InputError> {
+        self.answer(now, call, v16::UnlockConnectorResponse { status })
+    }
+
+    /// Answers the CSMS's DataTransfer.
+    pub fn answer_data_transfer(
+        &mut self,
+        now: Instant,
+        call: &PendingCall,
+        response: v16::DataTransferResponse,
+    ) -> Result<(), InputError> {
+        self.answer(now, call, response)
+    }
+
+    /// Sends a DataTransfer to the CSMS (answered by
+    /// [`Event::DataTransferAnswered`]).
+    pub fn data_transfer(
+        &mut self,
+        now: Instant,
+        request: v16::DataTransferRequest,
+    ) -> Result<(), InputError> {
+        if !self.online() {
+            return Err(InputError::Refused("not registered".into()));
+        }
+        if !self.call(now, request, Sent::DataTransfer) {
+            return Err(InputError::Refused("the endpoint refused the call".into()));
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    fn answer(
+        &mut self,
+        now: Instant,
+        call: &PendingCall,
+        response: impl Into<AnyResponse>,
+    ) -> Result<(), InputError> {
+        if call.connection != self.connection {
+            return Err(InputError::UnknownCall);
+        }
+        let endpoint = self.endpoint.as_mut().ok_or(InputError::UnknownCall)?;
+        endpoint
+            .respond(&call.id, response)
+            .map_err(|e| InputError::Refused(e.to_string()))?;
+        self.pump(now);
+        Ok(())
+    }
+
+    // ----- authorization -----
+
+    /// What the local list (first) or the cache says about `tag`.
+    fn local_info(&self, id_tag: &str, _utc: DateTime<Utc>) -> Option<IdTagInfo> {
+        let cfg = &self.state.configuration;
+        if cfg.bool("LocalAuthListEnabled")
+            && let Some(info) = self.state.local_list.get(id_tag)
+        {
+            return Some(info.clone());
+        }
+        if cfg.bool("AuthorizationCacheEnabled") {
+            return self.state.cache.get(id_tag).cloned();
+        }
+        None
+    }
+
+    fn can_start(&self, connector: u32) -> bool {
+        let Some(c) = self.connector(connector) else {
+            return false;
+        };
+        let station = self.connector(0);
+        c.transaction.is_none()
+            && !c.inoperative
+            && !station.is_some_and(|s| s.inoperative || s.fault.is_some_and(|(_, w)| !w))
+            && c.fault.is_none_or(|(_, warning)| warning)
+    }
+
+    fn reservation_allows(&self, connector: u32, id_tag: &str, info: Option<&IdTagInfo>) -> bool {
+        let Some(r) = self
+            .connector(connector)
+            .and_then(|c| c.reservation.as_ref())
+        else {
+            return true;
+        };
+        r.id_tag.eq_ignore_ascii_case(id_tag)
+            || matches!(
+                (&r.parent_id_tag, info.and_then(|i| i.parent_id_tag.as_ref())),
+                (Some(a), Some(b)) if a.eq_ignore_ascii_case(b.as_str())
+            )
+    }
+
+    fn authorize_for_start(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        id_tag: &str,
+        local: Option<IdTagInfo>,
+    ) {
+        let utc = self.utc(now);
+        let cfg = &self.state.configuration;
+        let local_valid = local.as_ref().is_some_and(|i| auth::is_valid(i, utc));
+        if self.online() {
+            if cfg.bool("LocalPreAuthorize") && local_valid {
+                let parent = local.and_then(|i| i.parent_id_tag.map(String::from));
+                self.authorized(now, connector, id_tag, parent);
+            } else {
+                self.send_authorize(now, connector, id_tag, AuthPurpose::Start);
+            }
+            return;
+        }
+        self.authorize_offline(now, connector, id_tag, local);
+    }
+
+    fn authorize_offline(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        id_tag: &str,
+        local: Option<IdTagInfo>,
+    ) {
+        let utc = self.utc(now);
+        let cfg = &self.state.configuration;
+        match local {
+            Some(info) if cfg.bool("LocalAuthorizeOffline") => {
+                if auth::is_valid(&info, utc) {
+                    let parent = info.parent_id_tag.map(String::from);
+                    self.authorized(now, connector, id_tag, parent);
+                } else {
+                    let status = match info.status {
+                        AuthorizationStatus::Accepted => AuthorizationStatus::Expired,
+                        other => other,
+                    };
+                    self.refuse(connector, id_tag, status);
+                }
+            }
+            None if cfg.bool("AllowOfflineTxForUnknownId") => {
+                self.authorized(now, connector, id_tag, None);
+            }
+            _ => self.refuse(connector, id_tag, AuthorizationStatus::Invalid),
+        }
+    }
+
+    fn send_authorize(&mut self, now: Instant, connector: u32, id_tag: &str, purpose: AuthPurpose) {
+        let request = v16::AuthorizeRequest {
+            id_tag: tag(id_tag),
+        };
+        let sent = Sent::Authorize {
+            connector,
+            id_tag: id_tag.to_owned(),
+            purpose,
+        };
+        if !self.call(now, request, sent) {
+            let local = self.local_info(id_tag, self.utc(now));
+            self.authorize_offline(now, connector, id_tag, local);
+        }
+    }
+
+    fn refuse(&mut self, connector: u32, id_tag: &str, status: AuthorizationStatus) {
+        self.events.push_back(Event::AuthorizationRefused {
+            connector,
+            id_tag: id_tag.to_owned(),
+            status,
+        });
+    }
+
+    fn authorized(&mut self, now: Instant, connector: u32, id_tag: &str, parent: Option<String>) {
+        self.events.push_back(Event::Authorized {
+            connector,
+            id_tag: id_tag.to_owned(),
+        });
+        let timeout = self.state.configuration.int("ConnectionTimeOut");
+        if let Some(c) = self.connector_mut(connector) {
+            c.authorized = Some((id_tag.to_owned(), parent));
+            c.finishing = false;
+        }
+        if let Some(slot) = self.authorized_until.get_mut(connector as usize) {
+            *slot = (timeout > 0).then(|| now + secs(timeout));
+        }
+        self.dirty = true;
+        self.refresh_statuses(now);
+        self.try_start(now, connector);
+    }
+
+    /// Records an IdTagInfo from the CSMS in the cache (never for tags on
+    /// the local list, which has priority).
+    fn cache_info(&mut self, now: Instant, id_tag: &str, info: &IdTagInfo) {
+        let cfg = &self.state.configuration;
+        if !cfg.bool("AuthorizationCacheEnabled") {
+            return;
+        }
+        if cfg.bool("LocalAuthListEnabled") && self.state.local_list.get(id_tag).is_some() {
+            return;
+        }
+        let utc = self.utc(now);
+        self.state.cache.put(id_tag, info.clone(), utc);
+        self.dirty = true;
+    }
+
+    // ----- transactions -----
+
+    fn try_start(&mut self, now: Instant, connector: u32) {
+        let Some(c) = self.connector(connector) else {
+            return;
+        };
+        if !c.plugged || c.transaction.is_some() || !self.can_start(connector) {
+            return;
+        }
+        let Some((id_tag, parent)) = c.authorized.clone() else {
+            return;
+        };
+        let utc = self.utc(now);
+        let meter_start = c.reading.as_ref().map_or(0, |r| r.energy_wh);
+        let reservation_id = self.consume_reservation(connector, &id_tag);
+        self.state.last_local_transaction += 1;
+        let local_id = self.state.last_local_transaction;
+        let stop_measurands = self.state.configuration.measurands("StopTxnSampledData");
+        let begin = self
+            .connector(connector)
+            .and_then(|c| c.reading.as_ref())
+            .and_then(|r| r.sample(utc, &stop_measurands, ReadingContext::TransactionBegin));
+        let transaction = Transaction {
+            local_id,
+            id_tag: id_tag.clone(),
+            parent_id_tag: parent,
+            meter_start,
+            started: utc,
+            reservation_id,
+            stop_data: begin.into_iter().collect(),
+            samples: 0,
+            deauthorized: false,
+        };
+        if let Some(c) = self.connector_mut(connector) {
+            c.authorized = None;
+            c.transaction = Some(transaction);
+            c.suspension = Suspension::None;
+        }
+        if let Some(slot) = self.authorized_until.get_mut(connector as usize) {
+            *slot = None;
+        }
+        let request = v16::StartTransactionRequest {
+            connector_id: i32::try_from(connector).unwrap_or(i32::MAX),
+            id_tag: tag(&id_tag),
+            meter_start: clamp_i32(meter_start),
+            reservation_id,
+            timestamp: utc,
+        };
+        self.state.queue.push(local_id, TxMessage::Start(request));
+        let evse = i32::try_from(connector).unwrap_or(i32::MAX);
+        let _ = self
+            .state
+            .profiles
+            .start_transaction(evse, format!("local-{local_id}"), utc);
+        if let Some(profile) = self
+            .remote_profiles
+            .get_mut(connector as usize)
+            .and_then(Option::take)
+        {
+            let request = v16::SetChargingProfileRequest {
+                connector_id: evse,
+                cs_charging_profiles: profile,
+            };
+            let _ = self.state.profiles.set_charging_profile_v16(&request);
+        }
+        self.dirty = true;
+        self.events.push_back(Event::StartCharging {
+            connector,
+            transaction: local_id,
+        });
+        self.emit_limit(now, connector);
+    }
+
+    fn consume_reservation(&mut self, connector: u32, id_tag: &str) -> Option<i32> {
+        if let Some(r) = self
+            .connector_mut(connector)
+            .and_then(|c| c.reservation.take())
+        {
+            return Some(r.id);
+        }
+        // A reservation of connector 0 by this tag is used by any connector.
+        let station = self.connector_mut(0)?;
+        if station
+            .reservation
+            .as_ref()
+            .is_some_and(|r| r.id_tag.eq_ignore_ascii_case(id_tag))
+        {
+            return station.reservation.take().map(|r| r.id);
+        }
+        None
+    }
+
+    /// Ends the transaction on `connector`: queues its StopTransaction.
+    fn end_transaction(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        reason: Reason,
+        id_tag: Option<String>,
+        unlock: bool,
+    ) {
+        let utc = self.utc(now);
+        let stop_measurands = self.state.configuration.measurands("StopTxnSampledData");
+        let max_values = self
+            .state
+            .configuration
+            .int("StopTransactionMaxMeterValues") as usize;
+        let Some(c) = self.connector_mut(connector) else {
+            return;
+        };
+        let Some(mut tx) = c.transaction.take() else {
+            return;
+        };
+        c.finishing = c.plugged;
+        c.suspension = Suspension::None;
+        let meter_stop = c.reading.as_ref().map_or(tx.meter_start, |r| r.energy_wh);
+        if let Some(end) = c
+            .reading
+            .as_ref()
+            .and_then(|r| r.sample(utc, &stop_measurands, ReadingContext::TransactionEnd))
+        {
+            tx.stop_data.push(end);
+        }
+        if let Some(scheduled) = c.inoperative_scheduled.take() {
+            c.inoperative = scheduled;
+        }
+        trim_middle(&mut tx.stop_data, max_values);
+        let request = v16::StopTransactionRequest {
+            id_tag: id_tag.as_deref().map(tag),
+            meter_stop: clamp_i32(meter_stop),
+            reason: Some(reason),
+            timestamp: utc,
+            transaction_data: (!tx.stop_data.is_empty()).then_some(tx.stop_data),
+            // Filled in when it goes out.
+            transaction_id: 0,
+        };
+        self.state.queue.push(tx.local_id, TxMessage::Stop(request));
+        let evse = i32::try_from(connector).unwrap_or(i32::MAX);
+        self.state.profiles.end_transaction(evse);
+        self.dirty = true;
+        self.events.push_back(Event::StopCharging {
+            connector,
+            transaction: tx.local_id,
+            reason,
+            ended: true,
+            unlock,
+        });
+        self.emit_limit(now, connector);
+    }
+
+    fn running_local_ids(&self) -> Vec<u64> {
+        self.state
+            .connectors
+            .iter()
+            .filter_map(|c| c.transaction.as_ref().map(|t| t.local_id))
+            .collect()
+    }
+
+    fn connector_of(&self, local_id: u64) -> Option<u32> {
+        self.state
+            .connectors
+            .iter()
+            .position(|c| {
+                c.transaction
+                    .as_ref()
+                    .is_some_and(|t| t.local_id == local_id)
+            })
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// Sends the head of the transaction queue when it may go.
+    fn pump_queue(&mut self, now: Instant) {
+        while self.online() && !self.tx_in_flight && self.tx_retry_at.is_none_or(|t| t <= now) {
+            self.tx_retry_at = None;
+            let Some(head) = self.state.queue.front() else {
+                return;
+            };
+            let transaction = head.transaction;
+            let Some(message) = self.state.queue.ready() else {
+                // Waits for an id no queued StartTransaction will bring.
+                self.drop_head(transaction);
+                continue;
+            };
+            let request: AnyRequest = match message {
+                TxMessage::Start(s) => s.into(),
+                TxMessage::Stop(s) => s.into(),
+                TxMessage::MeterValues(m) => m.into(),
+            };
+            if self.call(now, request, Sent::Tx) {
+                self.tx_in_flight = true;
+            } else {
+                // Never valid: it can never go out.
+                self.drop_head(transaction);
+            }
+        }
+    }
+
+    /// Drops the head of the queue and reports it; a dropped
+    /// StartTransaction takes its transaction's other messages with it.
+    fn drop_head(&mut self, transaction: u64) {
+        let Some(head) = self.state.queue.pop() else {
+            return;
+        };
+        let start = matches!(head.message, TxMessage::Start(_));
+        self.events.push_back(Event::TransactionMessageDropped {
+            transaction,
+            message: head.message,
+        });
+        if start && self.state.queue.transaction_id(transaction).is_none() {
+            for gone in self.state.queue.remove_transaction(transaction) {
+                self.events.push_back(Event::TransactionMessageDropped {
+                    transaction,
+                    message: gone.message,
+                });
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn on_tx_response(&mut self, now: Instant, result: Result<AnyResponse, CallFailure>) {
+        self.tx_in_flight = false;
+        let Some(head) = self.state.queue.front() else {
+            return;
+        };
+        let transaction = head.transaction;
+        match result {
+            Ok(response) => {
+                let head = self.state.queue.pop();
+                match (response, head.map(|h| h.message)) {
+                    (AnyResponse::StartTransaction(r), Some(TxMessage::Start(s))) => {
+                        self.state
+                            .queue
+                            .set_transaction_id(transaction, r.transaction_id);
+                        self.cache_info(now, &s.id_tag, &r.id_tag_info);
+                        self.on_start_answered(now, transaction, r.transaction_id, &r.id_tag_info);
+                    }
+                    (AnyResponse::StopTransaction(r), Some(TxMessage::Stop(s))) => {
+                        if let (Some(info), Some(id_tag)) = (&r.id_tag_info, &s.id_tag) {
+                            self.cache_info(now, id_tag, info);
+                        }
+                    }
+                    _ => {}
+                }
+                let running = self.running_local_ids();
+                self.state.queue.forget_ids(&running);
+                self.dirty = true;
+            }
+            Err(CallFailure::ConnectionLost) => {}
+            Err(_) => {
+                let attempts = self
+                    .state
+                    .configuration
+                    .int("TransactionMessageAttempts")
+                    .max(1);
+                let interval = self
+                    .state
+                    .configuration
+                    .int("TransactionMessageRetryInterval");
+                let failed = match self.state.queue.front_mut() {
+                    Some(head) => {
+                        head.failed_attempts += 1;
+                        head.failed_attempts
+                    }
+                    None => return,
+                };
+                if u64::from(failed) >= attempts {
+                    self.drop_head(transaction);
+                } else {
+                    self.tx_retry_at = Some(now + secs(interval.saturating_mul(u64::from(failed))));
+                }
+                self.dirty = true;
+            }
+        }
+    }
+
+    fn on_start_answered(&mut self, now: Instant, local_id: u64, id: i32, info: &IdTagInfo) {
+        let Some(connector) = self.connector_of(local_id) else {
+            return;
+        };
+        let utc = self.utc(now);
+        let started = self
+            .connector(connector)
+            .and_then(|c| c.transaction.as_ref())
+            .map_or(utc, |t| t.started);
+        let evse = i32::try_from(connector).unwrap_or(i32::MAX);
+        // The store knows the transaction by its CSMS id from now on, so
+        // that a TxProfile naming it is accepted.
+        let _ = self
+            .state
+            .profiles
+            .start_transaction(evse, id.to_string(), started);
+        if let Some(tx) = self
+            .connector_mut(connector)
+            .and_then(|c| c.transaction.as_mut())
+        {
+            tx.parent_id_tag = info.parent_id_tag.as_ref().map(|p| p.to_string());
+        }
+        if auth::is_valid(info, utc) {
+            return;
+        }
+        if self.state.configuration.bool("StopTransactionOnInvalidId") {
+            self.end_transaction(now, connector, Reason::DeAuthorized, None, false);
+        } else if let Some(tx) = self
+            .connector_mut(connector)
+            .and_then(|c| c.transaction.as_mut())
+        {
+            tx.deauthorized = true;
+            self.dirty = true;
+            self.events.push_back(Event::StopCharging {
+                connector,
+                transaction: local_id,
+                reason: Reason::DeAuthorized,
+                ended: false,
+                unlock: false,
+            });
+        }
+    }
+
+    // ----- status -----
+
+    fn compute_status(&self, connector: u32) -> Option<(ChargePointStatus, ChargePointErrorCode)> {
+        use ChargePointStatus as S;
+        let c = self.connector(connector)?;
+        let code = c
+            .fault
+            .map_or(ChargePointErrorCode::NoError, |(code, _)| code);
+        let faulted = c.fault.is_some_and(|(_, warning)| !warning);
+        if faulted {
+            return Some((S::Faulted, code));
+        }
+        let station = self.connector(0);
+        if connector == 0 {
+            let s = if c.inoperative {
+                S::Unavailable
+            } else {
+                S::Available
+            };
+            return Some((s, code));
+        }
+        let status = if let Some(tx) = &c.transaction {
+            if tx.deauthorized || c.suspension == Suspension::Evse {
+                S::SuspendedEVSE
+            } else if c.suspension == Suspension::Ev || !c.plugged {
+                S::SuspendedEV
+            } else {
+                S::Charging
+            }
+        } else if c.inoperative || station.is_some_and(|s| s.inoperative) {
+            S::Unavailable
+        } else if station.is_some_and(|s| s.fault.is_some_and(|(_, w)| !w)) {
+            S::Faulted
+        } else if c.finishing && c.plugged && c.authorized.is_none() {
+            S::Finishing
+        } else if c.plugged || c.authorized.is_some() {
+            S::Preparing
+        } else if c.reservation.is_some() {
+            S::Reserved
+        } else {
+            S::Available
+        };
+        Some((status, code))
+    }
+
+    /// Sends a StatusNotification for every connector whose state changed.
+    fn refresh_statuses(&mut self, now: Instant) {
+        if !self.online() {
+            return;
+        }
+        for connector in 0..=self.config.connectors {
+            let Some(current) = self.compute_status(connector) else {
+                continue;
+            };
+            if self.reported.get(connector as usize).copied().flatten() != Some(current) {
+                self.send_status(now, connector, current, false);
+            }
+        }
+    }
+
+    fn send_status(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        (status, error_code): (ChargePointStatus, ChargePointErrorCode),
+        triggered: bool,
+    ) {
+        let request = v16::StatusNotificationRequest {
+            connector_id: i32::try_from(connector).unwrap_or(i32::MAX),
+            error_code,
+            info: None,
+            status,
+            timestamp: Some(self.utc(now)),
+            vendor_error_code: None,
+            vendor_id: None,
+        };
+        let sent = if triggered {
+            self.call_triggered(now, request, Sent::Other)
+        } else {
+            self.call(now, request, Sent::Other)
+        };
+        if sent && let Some(slot) = self.reported.get_mut(connector as usize) {
+            *slot = Some((status, error_code));
+        }
+    }
+
+    // ----- meter values -----
+
+    fn sample_due(&self, connector: u32) -> Option<DateTime<Utc>> {
+        let interval = self.state.configuration.int("MeterValueSampleInterval");
+        if interval == 0 {
+            return None;
+        }
+        let tx = self.connector(connector)?.transaction.as_ref()?;
+        let offset = i64::try_from(interval.saturating_mul(tx.samples + 1).min(MAX_WAIT)).ok()?;
+        tx.started
+            .checked_add_signed(TimeDelta::try_seconds(offset)?)
+    }
+
+    fn take_samples(&mut self, now: Instant) {
+        let utc = self.utc(now);
+        let interval = self.state.configuration.int("MeterValueSampleInterval");
+        let sampled = self
+            .state
+            .configuration
+            .measurands("MeterValuesSampledData");
+        let stop_sampled = self.state.configuration.measurands("StopTxnSampledData");
+        for connector in 1..=self.config.connectors {
+            let Some(due) = self.sample_due(connector) else {
+                continue;
+            };
+            if due > utc {
+                continue;
+            }
+            let Some(c) = self.connector_mut(connector) else {
+                continue;
+            };
+            let Some(tx) = c.transaction.as_mut() else {
+                continue;
+            };
+            let elapsed = u64::try_from((utc - tx.started).num_seconds()).unwrap_or(0);
+            tx.samples = elapsed / interval.max(1);
+            let local_id = tx.local_id;
+            let reading = c
+                .reading
+                .clone()
+                .unwrap_or_else(|| Reading::energy(tx.meter_start));
+            if let Some(mv) = reading.sample(utc, &stop_sampled, ReadingContext::SamplePeriodic)
+                && let Some(tx) = c.transaction.as_mut()
+            {
+                tx.stop_data.push(mv);
+            }
+            if let Some(mv) = reading.sample(utc, &sampled, ReadingContext::SamplePeriodic) {
+                self.queue_meter_values(local_id, connector, mv);
+            }
+            self.dirty = true;
+        }
+        let aligned = self.state.configuration.int("ClockAlignedDataInterval");
+        if aligned == 0 {
+            self.aligned_next = None;
+            return;
+        }
+        match self.aligned_next {
+            None => self.aligned_next = meter::next_aligned(utc, aligned),
+            Some(at) if at <= utc => {
+                self.aligned_next = meter::next_aligned(utc, aligned);
+                self.take_aligned(now, at);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn take_aligned(&mut self, now: Instant, at: DateTime<Utc>) {
+        let measurands = self
+            .state
+            .configuration
+            .measurands("MeterValuesAlignedData");
+        let stop_aligned = self.state.configuration.measurands("StopTxnAlignedData");
+        for connector in 0..=self.config.connectors {
+            let Some(c) = self.connector_mut(connector) else {
+                continue;
+            };
+            let Some(reading) = c.reading.clone() else {
+                continue;
+            };
+            if let Some(tx) = c.transaction.as_mut() {
+                let local_id = tx.local_id;
+                if let Some(mv) = reading.sample(at, &stop_aligned, ReadingContext::SampleClock) {
+                    tx.stop_data.push(mv);
+                }
+                if let Some(mv) = reading.sample(at, &measurands, ReadingContext::SampleClock) {
+                    self.queue_meter_values(local_id, connector, mv);
+                }
+                self.dirty = true;
+            } else if self.online()
+                && let Some(mv) = reading.sample(at, &measurands, ReadingContext::SampleClock)
+            {
+                // Not transaction data: sent when online, else lost.
+                let request = v16::MeterValuesRequest {
+                    connector_id: i32::try_from(connector).unwrap_or(i32::MAX),
+                    meter_value: vec![mv],
+                    transaction_id: None,
+                };
+                self.call(now, request, Sent::Other);
+            }
+        }
+    }
+
+    fn queue_meter_values(&mut self, local_id: u64, connector: u32, mv: MeterValue) {
+        let request = v16::MeterValuesRequest {
+            connector_id: i32::try_from(connector).unwrap_or(i32::MAX),
+            meter_value: vec![mv],
+            transaction_id: None,
+        };
+        self.state
+            .queue
+            .push(local_id, TxMessage::MeterValues(request));
+        self.dirty = true;
+    }
+
+    /// Triggered MeterValues: the current readings (connector 0 included
+    /// only when asked for by number).
+    fn send_triggered_meter_values(&mut self, now: Instant, connector: Option<u32>) {
+        let utc = self.utc(now);
+        let measurands = self
+            .state
+            .configuration
+            .measurands("MeterValuesSampledData");
+        let connectors: Vec<u32> = match connector {
+            Some(c) => vec![c],
+            None => (1..=self.config.connectors).collect(),
+        };
+        for c in connectors {
+            let Some(con) = self.connector(c) else {
+                continue;
+            };
+            let reading = con.reading.clone().unwrap_or_default();
+            let transaction_id = con
+                .transaction
+                .as_ref()
+                .and_then(|t| self.state.queue.transaction_id(t.local_id));
+            if let Some(mv) = reading.sample(utc, &measurands, ReadingContext::Trigger) {
+                let request = v16::MeterValuesRequest {
+                    connector_id: i32::try_from(c).unwrap_or(i32::MAX),
+                    meter_value: vec![mv],
+                    transaction_id,
+                };
+                self.call_triggered(now, request, Sent::Other);
+            }
+        }
+    }
+
+    // ----- smart charging -----
+
+    fn emit_limit(&mut self, now: Instant, connector: u32) {
+        let utc = self.utc(now);
+        let evse = i32::try_from(connector).unwrap_or(i32::MAX);
+        if let Ok(schedule) = self.state.profiles.composite(evse, utc, 86_400, None) {
+            self.push_limit(connector, schedule);
+        }
+    }
+
+    fn push_limit(&mut self, connector: u32, schedule: Composite) {
+        self.events.push_back(Event::ApplyLimit {
+            connector,
+            schedule,
+        });
+    }
+
+    // ----- calls -----
+
+    /// Sends a CALL if the registration gate allows it.
+    fn call(&mut self, now: Instant, request: impl Into<AnyRequest>, sent: Sent) -> bool {
+        let request = request.into();
+        let is_boot = matches!(request, AnyRequest::BootNotification(_));
+        if !(self.online() || is_boot) {
+            return false;
+        }
+        self.call_unchecked(now, request, sent)
+    }
+
+    /// A triggered message: it may also go out while Pending.
+    fn call_triggered(&mut self, now: Instant, request: impl Into<AnyRequest>, sent: Sent) -> bool {
+        if !matches!(
+            self.registration,
+            Registration::Accepted | Registration::Pending
+        ) {
+            return false;
+        }
+        self.call_unchecked(now, request.into(), sent)
+    }
+
+    fn call_unchecked(&mut self, now: Instant, request: AnyRequest, sent: Sent) -> bool {
+        let Some(endpoint) = self.endpoint.as_mut() else {
+            return false;
+        };
+        match endpoint.call(now, request) {
+            Ok(id) => {
+                self.sent.insert(id, sent);
+                self.reset_heartbeat(now);
+                true
+            }
+            Err(e) => {
+                self.refused += 1;
+                self.events
+                    .push_back(Event::Protocol(format!("outgoing call refused: {e}")));
+                false
+            }
+        }
+    }
+
+    fn reset_heartbeat(&mut self, now: Instant) {
+        let interval = self.state.configuration.int("HeartbeatInterval");
+        self.heartbeat_at = (self.online() && interval > 0).then(|| now + secs(interval));
+    }
+
+    fn send_boot(&mut self, now: Instant) {
+        self.boot_at = None;
+        let request = self.config.boot.clone();
+        if self.registration != Registration::Pending {
+            self.registration = Registration::Booting;
+        }
+        self.call_unchecked(now, request.into(), Sent::Boot);
+    }
+
+    fn on_boot(&mut self, now: Instant, result: Result<AnyResponse, CallFailure>) {
+        let response = match result {
+            Ok(AnyResponse::BootNotification(r)) => r,
+            Err(CallFailure::ConnectionLost) => return,
+            _ => {
+                self.registration = Registration::Booting;
+                self.boot_at = Some(now + self.config.boot_retry);
+                return;
+            }
+        };
+        self.clock = WallClock::new(now, response.current_time);
+        let wait = match u64::try_from(response.interval) {
+            Ok(0) | Err(_) => self.config.boot_retry,
+            Ok(s) => secs(s),
+        };
+        self.events.push_back(Event::Registration(response.status));
+        match response.status {
+            RegistrationStatus::Accepted => {
+                self.registration = Registration::Accepted;
+                if response.interval > 0 {
+                    let _ = self
+                        .state
+                        .configuration
+                        .set_local("HeartbeatInterval", &response.interval.to_string());
+                    self.dirty = true;
+                }
+                self.reported.iter_mut().for_each(|r| *r = None);
+                self.reset_heartbeat(now);
+                self.refresh_statuses(now);
+                self.pump_queue(now);
+            }
+            RegistrationStatus::Pending => {
+                self.registration = Registration::Pending;
+                self.boot_at = Some(now + wait);
+            }
+            RegistrationStatus::Rejected => {
+                self.registration = Registration::Rejected;
+                self.boot_at = Some(now + wait);
+            }
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        result: Result<AnyResponse, CallFailure>,
+    ) {
+        let Some(sent) = self.sent.remove(&call) else {
+            return;
+        };
+        match sent {
+            Sent::Boot => self.on_boot(now, result),
+            Sent::Heartbeat => {
+                if let Ok(AnyResponse::Heartbeat(r)) = result {
+                    self.clock = WallClock::new(now, r.current_time);
+                }
+            }
+            Sent::Tx => self.on_tx_response(now, result),
+            Sent::Authorize {
+                connector,
+                id_tag,
+                purpose,
+            } => match result {
+                Ok(AnyResponse::Authorize(r)) => {
+                    self.cache_info(now, &id_tag, &r.id_tag_info);
+                    let utc = self.utc(now);
+                    let info = r.id_tag_info;
+                    match purpose {
+                        AuthPurpose::Start if auth::is_valid(&info, utc) => {
+                            if self.can_start(connector)
+                                && self.reservation_allows(connector, &id_tag, Some(&info))
+                            {
+                                let parent = info.parent_id_tag.map(String::from);
+                                self.authorized(now, connector, &id_tag, parent);
+                            } else {
+                                self.refuse(connector, &id_tag, AuthorizationStatus::Invalid);
+                            }
+                        }
+                        AuthPurpose::Stop if auth::is_valid(&info, utc) => {
+                            let group = self
+                                .connector(connector)
+                                .and_then(|c| c.transaction.as_ref())
+                                .and_then(|t| t.parent_id_tag.clone());
+                            let same = matches!(
+                                (group, &info.parent_id_tag),
+                                (Some(a), Some(b)) if a.eq_ignore_ascii_case(b.as_str())
+                            );
+                            if same {
+                                self.end_transaction(
+                                    now,
+                                    connector,
+                                    Reason::Local,
+                                    Some(id_tag),
+                                    true,
+                                );
+                            } else {
+                                self.refuse(connector, &id_tag, AuthorizationStatus::Invalid);
+                            }
+                        }
+                        _ => self.refuse(connector, &id_tag, info.status),
+                    }
+                }
+                _ => {
+                    if purpose == AuthPurpose::Start {
+                        let local = self.local_info(&id_tag, self.utc(now));
+                        self.authorize_offline(now, connector, &id_tag, local);
+                    } else {
+                        self.refuse(connector, &id_tag, AuthorizationStatus::Invalid);
+                    }
+                }
+            },
+            Sent::DataTransfer => {
+                let (status, data) = match result {
+                    Ok(AnyResponse::DataTransfer(r)) => (Some(r.status), r.data),
+                    _ => (None, None),
+                };
+                self.events
+                    .push_back(Event::DataTransferAnswered { status, data });
+            }
+            Sent::Other => {}
+        }
+    }
+
+    fn on_endpoint_event(&mut self, now: Instant, event: endpoint::Event<V16>) {
+        match event {
+            endpoint::Event::Request { id, request } => self.on_request(now, id, request),
+            endpoint::Event::Response { call, result } => self.on_response(now, call, result),
+            endpoint::Event::Deviation { action, detail, .. } => self
+                .events
+                .push_back(Event::Protocol(format!("deviation in {action}: {detail}"))),
+            endpoint::Event::Rejected { reason, .. } => self
+                .events
+                .push_back(Event::Protocol(format!("rejected: {reason}"))),
+            _ => {}
+        }
+    }
+
+    /// Handles everything the endpoint reported, then what fell due, and
+    /// tells the application when the durable state changed.
+    fn pump(&mut self, now: Instant) {
+        while let Some(event) = self.endpoint.as_mut().and_then(Endpoint::poll_event) {
+            self.on_endpoint_event(now, event);
+        }
+        self.pump_queue(now);
+        self.refresh_statuses(now);
+        if self.dirty {
+            self.dirty = false;
+            self.events.push_back(Event::StateChanged);
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        if self.boot_at.is_some_and(|t| t <= now) && self.endpoint.is_some() {
+            self.send_boot(now);
+        }
+        if self.heartbeat_at.is_some_and(|t| t <= now) {
+            self.heartbeat_at = None;
+            self.call(now, v16::HeartbeatRequest {}, Sent::Heartbeat);
+        }
+        for connector in 1..=self.config.connectors {
+            let idx = connector as usize;
+            if self
+                .authorized_until
+                .get(idx)
+                .copied()
+                .flatten()
+                .is_some_and(|t| t <= now)
+            {
+                if let Some(slot) = self.authorized_until.get_mut(idx) {
+                    *slot = None;
+                }
+                if let Some(c) = self.connector_mut(connector)
+                    && c.transaction.is_none()
+                {
+                    c.authorized = None;
+                    self.dirty = true;
+                }
+            }
+        }
+        let utc = self.utc(now);
+        for c in self.state.connectors.iter_mut() {
+            if c.reservation.as_ref().is_some_and(|r| r.expiry <= utc) {
+                c.reservation = None;
+                self.dirty = true;
+            }
+        }
+        self.take_samples(now);
+    }
+}
+
+/// A 64-bit finaliser (MurmurHash3's), to spread connection numbers.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(1).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    z ^= z >> 33;
+    z = z.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    z ^ (z >> 33)
+}
+
+/// Keeps the first and the last samples and drops from the middle.
+fn trim_middle(values: &mut Vec<MeterValue>, max: usize) {
+    let max = max.max(2);
+    while values.len() > max {
+        values.remove(values.len() / 2);
+    }
+}
+
+impl Machine for ChargePoint {
+    type Event = Event;
+
+    fn handle_connected(&mut self, now: Instant) {
+        if let Some(mut old) = self.endpoint.take() {
+            old.handle_closed(now);
+        }
+        self.connection += 1;
+        self.connections_total += 1;
+        let mut config = self.config.endpoint.clone();
+        // A well-mixed seed per connection: the id streams of two
+        // connections (or of two runs, the counter being durable) never
+        // overlap in practice, so no message id repeats for this identity.
+        config.id_seed ^= mix(self.connections_total);
+        self.endpoint = Some(Endpoint::new(config, now));
+        self.sent.clear();
+        self.tx_in_flight = false;
+        self.tx_retry_at = None;
+        self.registration = Registration::Booting;
+        self.dirty = true;
+        self.send_boot(now);
+        self.pump(now);
+    }
+
+    fn handle_text(&mut self, now: Instant, text: &str) {
+        if let Some(endpoint) = self.endpoint.as_mut() {
+            endpoint.handle_text(now, text);
+        }
+        self.pump(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(endpoint) = self.endpoint.as_mut() {
+            endpoint.handle_timeout(now);
+        }
+        while let Some(event) = self.endpoint.as_mut().and_then(Endpoint::poll_event) {
+            self.on_endpoint_event(now, event);
+        }
+        self.fire_timers(now);
+        self.pump(now);
+    }
+
+    fn handle_closed(&mut self, now: Instant) {
+        if let Some(endpoint) = self.endpoint.as_mut() {
+            endpoint.handle_closed(now);
+        }
+        while let Some(event) = self.endpoint.as_mut().and_then(Endpoint::poll_event) {
+            self.on_endpoint_event(now, event);
+        }
+        self.endpoint = None;
+        self.registration = Registration::Offline;
+        self.boot_at = None;
+        self.heartbeat_at = None;
+        self.tx_in_flight = false;
+        self.sent.clear();
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<String> {
+        self.endpoint.as_mut()?.poll_transmit()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let mut times: Vec<Instant> = Vec::new();
+        times.extend(self.endpoint.as_ref().and_then(Endpoint::poll_timeout));
+        times.extend(self.boot_at);
+        times.extend(self.heartbeat_at);
+        if self.online() && !self.tx_in_flight && !self.state.queue.is_empty() {
+            times.extend(self.tx_retry_at);
+        }
+        times.extend(self.authorized_until.iter().flatten().copied());
+        for connector in 1..=self.config.connectors {
+            if let Some(due) = self.sample_due(connector) {
+                times.push(self.clock.instant_at(due));
+            }
+        }
+        let aligned = self.state.configuration.int("ClockAlignedDataInterval");
+        // Not computed yet: the first slot after the clock reading (fired
+        // early at worst, which only computes the next slot).
+        if let Some(at) = self
+            .aligned_next
+            .or_else(|| meter::next_aligned(self.clock.utc, aligned))
+        {
+            times.push(self.clock.instant_at(at));
+        }
+        for c in &self.state.connectors {
+            if let Some(r) = &c.reservation {
+                times.push(self.clock.instant_at(r.expiry));
+            }
+        }
+        times.into_iter().min()
+    }
+}
+
+/// Measurands a CSL key names, as the wire spells them (for tests and logs).
+pub fn measurand_names(measurands: &[Measurand]) -> String {
+    measurands
+        .iter()
+        .map(|m| m.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
