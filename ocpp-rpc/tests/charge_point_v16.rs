@@ -302,11 +302,11 @@ fn a_restart_from_the_snapshot_while_offline_replays_the_queue_once() {
     // The charger restarts: its state went through serde.
     let json = serde_json::to_string(&link.charge_point.snapshot()).unwrap();
     let state: State = serde_json::from_str(&json).unwrap();
-    assert_eq!(state, {
-        let mut s = link.charge_point.snapshot();
-        s.clone_from(&state);
-        s
-    });
+    assert_eq!(
+        state,
+        link.charge_point.snapshot(),
+        "the snapshot round-trips"
+    );
     let now = link.now();
     let clock = ocpp_rpc::machine::WallClock::new(now, script.utc(now));
     let restarted = ChargePoint::restore(config(1), state, clock, now);
@@ -406,5 +406,95 @@ fn a_timed_out_start_is_retried_and_its_stop_waits_for_the_id() {
     let stop = calls_of(&link, "StopTransaction");
     assert_eq!(stop.len(), 1);
     assert_eq!(stop[0]["transactionId"], 1);
+    assert_clean(&link);
+}
+
+#[test]
+fn clock_aligned_meter_values_count_from_midnight() {
+    // t0 is 10:00:00; 900 s slots fall at 10:15, 10:30, ...
+    let (mut link, mut script) = registered(2);
+    set(&mut link, "MeterValueSampleInterval", "0");
+    set(
+        &mut link,
+        "StopTxnAlignedData",
+        "Energy.Active.Import.Register",
+    );
+    let now = link.now();
+    let r = csms_call(
+        &mut link,
+        &mut script,
+        v16::ChangeConfigurationRequest {
+            key: tag("ClockAlignedDataInterval"),
+            value: tag("900"),
+        },
+    );
+    assert!(matches!(r, Ok(v16::AnyResponse::ChangeConfiguration(_))));
+    link.charge_point
+        .meter_reading(now, 1, Reading::energy(10))
+        .unwrap();
+    link.charge_point
+        .meter_reading(now, 2, Reading::energy(20))
+        .unwrap();
+    link.charge_point.plug_in(now, 1).unwrap();
+    link.charge_point.present_id_tag(now, 1, "TAG").unwrap();
+    settle(&mut link, &mut script);
+    advance(&mut link, &mut script, 899);
+    assert!(calls_of(&link, "MeterValues").is_empty());
+    advance(&mut link, &mut script, 1);
+    let mv = calls_of(&link, "MeterValues");
+    assert_eq!(mv.len(), 2);
+    for m in &mv {
+        assert_eq!(m["meterValue"][0]["timestamp"], "2025-01-01T10:15:00Z");
+        assert_eq!(
+            m["meterValue"][0]["sampledValue"][0]["context"],
+            "Sample.Clock"
+        );
+    }
+    let with_tx = mv.iter().find(|m| m["connectorId"] == 1).unwrap();
+    assert_eq!(with_tx["transactionId"], 1);
+    let idle = mv.iter().find(|m| m["connectorId"] == 2).unwrap();
+    assert!(idle.get("transactionId").is_none());
+    advance(&mut link, &mut script, 900);
+    assert_eq!(calls_of(&link, "MeterValues").len(), 4);
+    let now = link.now();
+    link.charge_point
+        .stop_transaction(now, 1, v16::Reason::Local)
+        .unwrap();
+    settle(&mut link, &mut script);
+    let stop = &calls_of(&link, "StopTransaction")[0];
+    let data = stop["transactionData"].as_array().unwrap();
+    assert_eq!(data.len(), 2, "the two clock-aligned samples");
+    assert_eq!(data[0]["timestamp"], "2025-01-01T10:15:00Z");
+    assert_clean(&link);
+}
+
+#[test]
+fn an_authorization_without_a_cable_lapses_after_connection_timeout() {
+    let (mut link, mut script) = registered(1);
+    set(&mut link, "ConnectionTimeOut", "30");
+    let now = link.now();
+    link.charge_point.present_id_tag(now, 1, "TAG").unwrap();
+    settle(&mut link, &mut script);
+    assert_eq!(
+        link.charge_point.status(1),
+        Some(v16::ChargePointStatus::Preparing)
+    );
+    advance(&mut link, &mut script, 30);
+    assert_eq!(
+        link.charge_point.status(1),
+        Some(v16::ChargePointStatus::Available)
+    );
+    let now = link.now();
+    link.charge_point.plug_in(now, 1).unwrap();
+    settle(&mut link, &mut script);
+    assert!(calls_of(&link, "StartTransaction").is_empty());
+    assert_eq!(
+        statuses(&link)[2..],
+        [
+            (1, "Preparing".to_owned()),
+            (1, "Available".to_owned()),
+            (1, "Preparing".to_owned())
+        ]
+    );
     assert_clean(&link);
 }

@@ -154,8 +154,6 @@ pub struct ChargePoint {
     endpoint: Option<Endpoint<V16>>,
     /// Connections made by this instance (tags answers to their connection).
     connection: u64,
-    /// Connections made over the charge point's life (seeds message ids).
-    connections_total: u64,
     registration: Registration,
     boot_at: Option<Instant>,
     heartbeat_at: Option<Instant>,
@@ -211,15 +209,12 @@ impl ChargePoint {
         config.endpoint.role = Role::ChargePoint;
         let n = config.connectors as usize + 1;
         state.connectors.resize(n, Connector::default());
-        let connections_total = state.configuration.int("_Connections");
-        state.configuration.remove("_Connections");
         ChargePoint {
             config,
             state,
             clock,
             endpoint: None,
             connection: 0,
-            connections_total,
             registration: Registration::Offline,
             boot_at: None,
             heartbeat_at: None,
@@ -238,13 +233,7 @@ impl ChargePoint {
 
     /// The durable state, to persist.
     pub fn snapshot(&self) -> State {
-        let mut state = self.state.clone();
-        // The connection counter rides along so that message ids never repeat
-        // after a restart; it is not a CSMS-visible key.
-        let _ = state
-            .configuration
-            .set_local("_Connections", &self.connections_total.to_string());
-        state
+        self.state.clone()
     }
 
     /// The durable state, read-only.
@@ -1523,12 +1512,12 @@ impl Machine for ChargePoint {
             old.handle_closed(now);
         }
         self.connection += 1;
-        self.connections_total += 1;
+        self.state.connections += 1;
         let mut config = self.config.endpoint.clone();
         // A well-mixed seed per connection: the id streams of two
         // connections (or of two runs, the counter being durable) never
         // overlap in practice, so no message id repeats for this identity.
-        config.id_seed ^= mix(self.connections_total);
+        config.id_seed ^= mix(self.state.connections);
         self.endpoint = Some(Endpoint::new(config, now));
         self.sent.clear();
         self.tx_in_flight = false;

@@ -106,6 +106,10 @@ pub struct State {
     pub connectors: Vec<Connector>,
     /// The last local transaction number handed out.
     pub last_local_transaction: u64,
+    /// Connections made over the charge point's life: seeds the message
+    /// ids of each, so that no id repeats across connections and restarts.
+    #[serde(default)]
+    pub connections: u64,
 }
 
 impl State {
@@ -125,6 +129,7 @@ impl State {
             queue: TxQueue::default(),
             connectors: vec![Connector::default(); connectors as usize + 1],
             last_local_transaction: 0,
+            connections: 0,
         }
     }
 
