@@ -125,6 +125,17 @@ impl Script {
             AnyRequest::FirmwareStatusNotification(_) => {
                 v16::FirmwareStatusNotificationResponse {}.into()
             }
+            AnyRequest::SignCertificate(_) => v16::SignCertificateResponse {
+                status: v16::GenericStatusEnum::Accepted,
+            }
+            .into(),
+            AnyRequest::SecurityEventNotification(_) => {
+                v16::SecurityEventNotificationResponse {}.into()
+            }
+            AnyRequest::LogStatusNotification(_) => v16::LogStatusNotificationResponse {}.into(),
+            AnyRequest::SignedFirmwareStatusNotification(_) => {
+                v16::SignedFirmwareStatusNotificationResponse {}.into()
+            }
             _ => return None,
         })
     }

@@ -117,6 +117,27 @@ pub enum Event {
         /// Whether it is now operative.
         operative: bool,
     },
+    /// A CSMS request the application took over
+    /// ([`Config::application_actions`](super::Config::application_actions)):
+    /// answer it with [`answer_call`](super::ChargePoint::answer_call), then
+    /// report progress with [`notify`](super::ChargePoint::notify).
+    Request {
+        /// The call to answer.
+        call: PendingCall,
+        /// The request.
+        request: ocpp_types::v16::AnyRequest,
+    },
+    /// The CSMS asks for a new charge point certificate
+    /// (ExtendedTriggerMessage SignChargePointCertificate): make a key and
+    /// a CSR and send SignCertificate with [`notify`](super::ChargePoint::notify).
+    SignCertificate,
+    /// The CSMS answered a [`notify`](super::ChargePoint::notify).
+    Answered {
+        /// The notification's action.
+        action: ocpp_types::v16::Action,
+        /// The answer (`None`: the call failed).
+        response: Option<ocpp_types::v16::AnyResponse>,
+    },
     /// The endpoint refused something or reported a deviation.
     Protocol(String),
 }

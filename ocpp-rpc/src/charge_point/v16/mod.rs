@@ -62,7 +62,36 @@ pub struct Config {
     /// Vendor ids whose DataTransfer the application answers; others get
     /// `UnknownVendorId` at once.
     pub data_transfer_vendors: Vec<String>,
+    /// CSMS actions the application answers itself, through
+    /// [`Event::Request`] and [`answer_call`](ChargePoint::answer_call):
+    /// any of [`APPLICATION_ACTIONS`] (firmware, diagnostics, logs and
+    /// certificates). The others of that list are answered `NotSupported`.
+    pub application_actions: Vec<v16::Action>,
 }
+
+/// The CSMS actions an application may take over (see
+/// [`Config::application_actions`]).
+pub const APPLICATION_ACTIONS: &[v16::Action] = &[
+    v16::Action::GetDiagnostics,
+    v16::Action::UpdateFirmware,
+    v16::Action::CertificateSigned,
+    v16::Action::DeleteCertificate,
+    v16::Action::GetInstalledCertificateIds,
+    v16::Action::GetLog,
+    v16::Action::InstallCertificate,
+    v16::Action::SignedUpdateFirmware,
+];
+
+/// The notifications an application sends with
+/// [`notify`](ChargePoint::notify).
+pub const NOTIFICATIONS: &[v16::Action] = &[
+    v16::Action::DiagnosticsStatusNotification,
+    v16::Action::FirmwareStatusNotification,
+    v16::Action::LogStatusNotification,
+    v16::Action::SignedFirmwareStatusNotification,
+    v16::Action::SecurityEventNotification,
+    v16::Action::SignCertificate,
+];
 
 impl Config {
     /// A charge point of `vendor` / `model` with `connectors` connectors.
@@ -83,6 +112,7 @@ impl Config {
             endpoint: endpoint::Config::new(Role::ChargePoint),
             boot_retry: Duration::from_secs(60),
             data_transfer_vendors: Vec::new(),
+            application_actions: Vec::new(),
         }
     }
 }
@@ -137,6 +167,7 @@ enum Sent {
     },
     Tx,
     DataTransfer,
+    Notification(v16::Action),
     Other,
 }
 
@@ -167,9 +198,20 @@ pub struct ChargePoint {
     authorized_until: Vec<Option<Instant>>,
     /// A RemoteStart's TxProfile, installed when the transaction starts.
     remote_profiles: Vec<Option<v16::ChargingProfile>>,
+    /// The last statuses of the application's flows, for triggers.
+    pub(crate) flows: Flows,
     events: VecDeque<Event>,
     dirty: bool,
     refused: usize,
+}
+
+/// The last status of each application flow, reported when triggered.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Flows {
+    pub(crate) diagnostics: Option<v16::DiagnosticsStatus>,
+    pub(crate) firmware: Option<v16::FirmwareStatus>,
+    pub(crate) signed_firmware: Option<(v16::FirmwareStatusEnum, Option<i32>)>,
+    pub(crate) log: Option<(v16::UploadLogStatusEnum, Option<i32>)>,
 }
 
 impl std::fmt::Debug for ChargePoint {
@@ -225,6 +267,7 @@ impl ChargePoint {
             aligned_next: None,
             authorized_until: vec![None; n],
             remote_profiles: vec![None; n],
+            flows: Flows::default(),
             events: VecDeque::new(),
             dirty: false,
             refused: 0,
@@ -507,6 +550,51 @@ impl ChargePoint {
         }
         self.pump(now);
         Ok(())
+    }
+
+    /// Sends a notification of an application flow ([`NOTIFICATIONS`]:
+    /// diagnostics, firmware and log status, security events, a CSR); its
+    /// answer comes as [`Event::Answered`]. The last status of each flow is
+    /// what a TriggerMessage reports.
+    pub fn notify(
+        &mut self,
+        now: Instant,
+        request: impl Into<AnyRequest>,
+    ) -> Result<(), InputError> {
+        let request = request.into();
+        let action = request.action();
+        if !NOTIFICATIONS.contains(&action) {
+            return Err(InputError::Refused(format!(
+                "{action} is not a notification"
+            )));
+        }
+        match &request {
+            AnyRequest::DiagnosticsStatusNotification(r) => self.flows.diagnostics = Some(r.status),
+            AnyRequest::FirmwareStatusNotification(r) => self.flows.firmware = Some(r.status),
+            AnyRequest::SignedFirmwareStatusNotification(r) => {
+                self.flows.signed_firmware = Some((r.status, r.request_id));
+            }
+            AnyRequest::LogStatusNotification(r) => self.flows.log = Some((r.status, r.request_id)),
+            _ => {}
+        }
+        if !self.online() {
+            return Err(InputError::Refused("not registered".into()));
+        }
+        if !self.call(now, request, Sent::Notification(action)) {
+            return Err(InputError::Refused("the endpoint refused the call".into()));
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Answers a CSMS request the application took over ([`Event::Request`]).
+    pub fn answer_call(
+        &mut self,
+        now: Instant,
+        call: &PendingCall,
+        response: impl Into<AnyResponse>,
+    ) -> Result<(), InputError> {
+        self.answer(now, call, response)
     }
 
     fn answer(
@@ -1416,6 +1504,12 @@ impl ChargePoint {
                 };
                 self.events
                     .push_back(Event::DataTransferAnswered { status, data });
+            }
+            Sent::Notification(action) => {
+                self.events.push_back(Event::Answered {
+                    action,
+                    response: result.ok(),
+                });
             }
             Sent::Other => {}
         }

@@ -216,6 +216,13 @@ impl ChargePoint {
                     .get_composite_schedule_v16(&r, self.utc(now));
                 self.respond(&id, response);
             }
+            request
+                if super::APPLICATION_ACTIONS.contains(&request.action())
+                    && self.config.application_actions.contains(&request.action()) =>
+            {
+                let call = self.pending(&id);
+                self.events.push_back(Event::Request { call, request });
+            }
             _ => self.respond_error(
                 &id,
                 ErrorCode::NotSupported,
@@ -489,7 +496,14 @@ impl ChargePoint {
             Trigger::Boot if self.registration == Registration::Accepted => {
                 TriggerMessageStatus::Rejected
             }
-            Trigger::Certificate => TriggerMessageStatus::NotImplemented,
+            Trigger::Certificate
+                if !self
+                    .config
+                    .application_actions
+                    .contains(&v16::Action::CertificateSigned) =>
+            {
+                TriggerMessageStatus::NotImplemented
+            }
             _ => TriggerMessageStatus::Accepted,
         }
     }
@@ -526,32 +540,51 @@ impl ChargePoint {
             }
             Trigger::MeterValues => self.send_triggered_meter_values(now, connector),
             Trigger::Diagnostics => {
-                let request = v16::DiagnosticsStatusNotificationRequest {
-                    status: v16::DiagnosticsStatus::Idle,
+                // Idle unless an upload is under way.
+                let status = match self.flows.diagnostics {
+                    Some(s @ v16::DiagnosticsStatus::Uploading) => s,
+                    _ => v16::DiagnosticsStatus::Idle,
                 };
+                let request = v16::DiagnosticsStatusNotificationRequest { status };
                 self.call_triggered(now, request, Sent::Other);
             }
             Trigger::Firmware => {
-                let request = v16::FirmwareStatusNotificationRequest {
-                    status: v16::FirmwareStatus::Idle,
+                use v16::FirmwareStatus as F;
+                let status = match self.flows.firmware {
+                    Some(s @ (F::Downloading | F::Downloaded | F::Installing)) => s,
+                    _ => F::Idle,
                 };
+                let request = v16::FirmwareStatusNotificationRequest { status };
                 self.call_triggered(now, request, Sent::Other);
             }
             Trigger::SignedFirmware => {
-                let request = v16::SignedFirmwareStatusNotificationRequest {
-                    request_id: None,
-                    status: v16::FirmwareStatusEnum::Idle,
+                use v16::FirmwareStatusEnum as F;
+                let (status, request_id) = match self.flows.signed_firmware {
+                    Some((
+                        s @ (F::Downloading
+                        | F::Downloaded
+                        | F::DownloadScheduled
+                        | F::DownloadPaused
+                        | F::SignatureVerified
+                        | F::InstallScheduled
+                        | F::InstallRebooting
+                        | F::Installing),
+                        id,
+                    )) => (s, id),
+                    _ => (F::Idle, None),
                 };
+                let request = v16::SignedFirmwareStatusNotificationRequest { request_id, status };
                 self.call_triggered(now, request, Sent::Other);
             }
             Trigger::Log => {
-                let request = v16::LogStatusNotificationRequest {
-                    request_id: None,
-                    status: v16::UploadLogStatusEnum::Idle,
+                let (status, request_id) = match self.flows.log {
+                    Some((s @ v16::UploadLogStatusEnum::Uploading, id)) => (s, id),
+                    _ => (v16::UploadLogStatusEnum::Idle, None),
                 };
+                let request = v16::LogStatusNotificationRequest { request_id, status };
                 self.call_triggered(now, request, Sent::Other);
             }
-            Trigger::Certificate => {}
+            Trigger::Certificate => self.events.push_back(Event::SignCertificate),
         }
     }
 }
