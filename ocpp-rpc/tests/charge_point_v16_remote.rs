@@ -821,3 +821,79 @@ fn configuration_keys_read_and_written() {
     assert_eq!(calls_of(&link, "Heartbeat").len(), beats + 1);
     assert_clean(&link);
 }
+
+#[test]
+fn a_remote_start_profile_applies_to_its_transaction() {
+    let (mut link, mut script) = registered(1);
+    let now = link.now();
+    link.charge_point.plug_in(now, 1).unwrap();
+    settle(&mut link, &mut script);
+    drain_cp(&mut link);
+    let mut tx = profile(v16::ChargingProfilePurposeType::TxProfile, 4);
+    tx.charging_schedule.charging_schedule_period[0].limit = Decimal::from(10);
+    let mut req = remote_start(Some(1), "R");
+    req.charging_profile = Some(tx);
+    let r = answer!(&mut link, &mut script, req, RemoteStartTransaction);
+    assert_eq!(r.status, v16::RemoteStartStopStatus::Accepted);
+    let limit = events(&mut link).into_iter().find_map(|e| match e {
+        Event::ApplyLimit {
+            connector: 1,
+            schedule,
+        } => Some(schedule),
+        _ => None,
+    });
+    assert_eq!(limit.unwrap().periods[0].limit, Decimal::from(10));
+    assert_eq!(link.charge_point.state().profiles.profiles().len(), 1);
+    // The TxProfile ends with its transaction.
+    let now = link.now();
+    link.charge_point
+        .stop_transaction(now, 1, v16::Reason::Local)
+        .unwrap();
+    settle(&mut link, &mut script);
+    assert!(link.charge_point.state().profiles.profiles().is_empty());
+    assert_clean(&link);
+}
+
+#[test]
+fn broken_and_unknown_calls_get_errors_and_the_machine_keeps_working() {
+    use ocpp_rpc::machine::Machine;
+    let (mut link, mut script) = registered(1);
+    let now = link.now();
+    let frames = [
+        r#"[2,"x1","NoSuchAction",{}]"#,
+        r#"[2,"x2","Reset",{"type":"Sideways"}]"#,
+        r#"[2,"x3","ChangeAvailability",{"connectorId":"one","type":"Operative"}]"#,
+        r#"[2,"x4","RemoteStopTransaction",{}]"#,
+        r#"not json"#,
+        r#"[3,"nobody",{}]"#,
+        r#"[2,"x5","ReserveNow",{"connectorId":-3,"expiryDate":"2025-01-01T11:00:00Z","idTag":"A","reservationId":1}]"#,
+        r#"[2,"x6","ChangeAvailability",{"connectorId":2147483647,"type":"Operative"}]"#,
+        r#"[2,"x7","GetCompositeSchedule",{"connectorId":-1,"duration":-5}]"#,
+        r#"[2,"x8","TriggerMessage",{"requestedMessage":"MeterValues","connectorId":-1}]"#,
+    ];
+    for f in frames {
+        link.charge_point.handle_text(now, f);
+    }
+    let replies: Vec<String> = std::iter::from_fn(|| link.charge_point.poll_transmit()).collect();
+    let code = |id: &str| {
+        replies
+            .iter()
+            .map(|r| serde_json::from_str::<serde_json::Value>(r).unwrap())
+            .find(|v| v[1] == id)
+            .map(|v| (v[0].as_i64().unwrap(), v[2].clone()))
+    };
+    assert_eq!(code("x1").unwrap().1, "NotImplemented");
+    assert_eq!(code("x2").unwrap().0, 4);
+    assert_eq!(code("x3").unwrap().1, "TypeConstraintViolation");
+    assert_eq!(code("x4").unwrap().0, 4);
+    assert_eq!(code("x5").unwrap().1["status"], "Rejected");
+    assert_eq!(code("x6").unwrap().1["status"], "Rejected");
+    assert_eq!(code("x7").unwrap().1["status"], "Rejected");
+    assert_eq!(code("x8").unwrap().1["status"], "Rejected");
+    // Still a working charge point.
+    charging(&mut link, &mut script, 1, "T");
+    assert_eq!(
+        link.charge_point.status(1),
+        Some(v16::ChargePointStatus::Charging)
+    );
+}

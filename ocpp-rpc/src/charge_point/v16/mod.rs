@@ -15,6 +15,28 @@
 //! [`snapshot`](ChargePoint::snapshot); after a restart, continue with
 //! [`ChargePoint::restore`].
 //!
+//! ```
+//! use std::time::Instant;
+//! use ocpp_rpc::charge_point::v16::{ChargePoint, Config, Event};
+//! use ocpp_rpc::machine::{Machine, WallClock};
+//!
+//! let now = Instant::now();
+//! let clock = WallClock::new(now, "2025-01-01T00:00:00Z".parse()?);
+//! let mut cp = ChargePoint::new(Config::new("Acme", "Model-1", 2), clock, now);
+//! cp.handle_connected(now);
+//! let boot = cp.poll_transmit().expect("a BootNotification");
+//! assert!(boot.contains(r#""BootNotification""#));
+//! // The hardware reports a cable; while not registered nothing else goes out.
+//! cp.plug_in(now, 1)?;
+//! assert_eq!(cp.poll_transmit(), None);
+//! while let Some(event) = cp.poll_event() {
+//!     if event == Event::StateChanged {
+//!         let _persist = serde_json::to_string(&cp.snapshot())?;
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Delivery of transaction messages is at least once: a message leaves
 //! the queue when its answer arrives, so a crash between the answer and
 //! the persisting of the snapshot sends it once more.
