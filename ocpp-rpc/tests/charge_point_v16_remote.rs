@@ -412,6 +412,43 @@ fn an_invalid_id_in_the_start_answer_stops_the_transaction() {
         Some(v16::ChargePointStatus::SuspendedEVSE)
     );
     assert_clean(&link);
+    // MaxEnergyOnInvalidId Wh may still flow.
+    let (mut link, mut script) = registered(1);
+    set(&mut link, "StopTransactionOnInvalidId", "false");
+    set(&mut link, "MaxEnergyOnInvalidId", "500");
+    script.start_status = v16::AuthorizationStatus::Invalid;
+    let now = link.now();
+    link.charge_point
+        .meter_reading(now, 1, Reading::energy(1000))
+        .unwrap();
+    charging(&mut link, &mut script, 1, "T");
+    assert_eq!(
+        link.charge_point.status(1),
+        Some(v16::ChargePointStatus::Charging)
+    );
+    drain_cp(&mut link);
+    link.charge_point
+        .meter_reading(now, 1, Reading::energy(1499))
+        .unwrap();
+    assert!(
+        !events(&mut link)
+            .iter()
+            .any(|e| matches!(e, Event::StopCharging { .. }))
+    );
+    link.charge_point
+        .meter_reading(now, 1, Reading::energy(1500))
+        .unwrap();
+    assert!(
+        events(&mut link)
+            .iter()
+            .any(|e| matches!(e, Event::StopCharging { ended: false, .. }))
+    );
+    settle(&mut link, &mut script);
+    assert_eq!(
+        statuses(&link).last(),
+        Some(&(1, "SuspendedEVSE".to_owned()))
+    );
+    assert_clean(&link);
 }
 
 #[test]

@@ -423,6 +423,7 @@ impl ChargePoint {
         if let Some(c) = self.connector_mut(connector) {
             c.reading = Some(reading);
         }
+        self.check_invalid_energy(connector);
         self.dirty = true;
         self.pump(now);
         Ok(())
@@ -816,6 +817,7 @@ impl ChargePoint {
             stop_data: begin.into_iter().collect(),
             samples: 0,
             deauthorized: false,
+            invalid_energy_limit: None,
         };
         if let Some(c) = self.connector_mut(connector) {
             c.authorized = None;
@@ -1086,20 +1088,49 @@ impl ChargePoint {
         }
         if self.state.configuration.bool("StopTransactionOnInvalidId") {
             self.end_transaction(now, connector, Reason::DeAuthorized, None, false);
-        } else if let Some(tx) = self
+            return;
+        }
+        // Energy stops once MaxEnergyOnInvalidId Wh have been delivered.
+        let max = self.state.configuration.int("MaxEnergyOnInvalidId");
+        if let Some(tx) = self
             .connector_mut(connector)
             .and_then(|c| c.transaction.as_mut())
         {
-            tx.deauthorized = true;
+            tx.invalid_energy_limit = Some(
+                tx.meter_start
+                    .saturating_add(i64::try_from(max).unwrap_or(i64::MAX)),
+            );
             self.dirty = true;
-            self.events.push_back(Event::StopCharging {
-                connector,
-                transaction: local_id,
-                reason: Reason::DeAuthorized,
-                ended: false,
-                unlock: false,
-            });
         }
+        self.check_invalid_energy(connector);
+    }
+
+    /// Stops the energy of a transaction whose tag the CSMS refused once
+    /// its allowance is used up.
+    fn check_invalid_energy(&mut self, connector: u32) {
+        let Some(c) = self.connector_mut(connector) else {
+            return;
+        };
+        let energy = c.reading.as_ref().map(|r| r.energy_wh);
+        let Some(tx) = c.transaction.as_mut() else {
+            return;
+        };
+        let Some(limit) = tx.invalid_energy_limit else {
+            return;
+        };
+        if tx.deauthorized || energy.unwrap_or(tx.meter_start) < limit {
+            return;
+        }
+        tx.deauthorized = true;
+        let transaction = tx.local_id;
+        self.dirty = true;
+        self.events.push_back(Event::StopCharging {
+            connector,
+            transaction,
+            reason: Reason::DeAuthorized,
+            ended: false,
+            unlock: false,
+        });
     }
 
     // ----- status -----

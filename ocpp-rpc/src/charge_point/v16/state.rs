@@ -34,8 +34,12 @@ pub struct Transaction {
     /// Periodic samples taken so far (the next falls due at
     /// `started + (samples + 1) × MeterValueSampleInterval`).
     pub samples: u64,
-    /// The CSMS refused the tag in StartTransaction.conf and energy was stopped.
+    /// The CSMS refused the tag and energy was stopped.
     pub deauthorized: bool,
+    /// The tag was refused and `StopTransactionOnInvalidId` is off: the
+    /// meter value (Wh) at which energy stops (`MaxEnergyOnInvalidId`).
+    #[serde(default)]
+    pub invalid_energy_limit: Option<i64>,
 }
 
 /// A reservation.
