@@ -37,9 +37,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Transaction messages wait in a durable FIFO queue and go out one at a
+//! time, in order, once registered. A failed try (CALLERROR, timeout, an
+//! invalid answer; not a lost connection) is retried after
+//! `TransactionMessageRetryInterval` × tries; after
+//! `TransactionMessageAttempts` tries in all the message is dropped and
+//! reported ([`Event::TransactionMessageDropped`]). The queued
+//! StopTransaction and MeterValues of a transaction get the CSMS's
+//! transactionId when they go out; a dropped StartTransaction takes the
+//! rest of its transaction with it (reported too) rather than sending the
+//! errata's transactionId `-1`.
+//!
 //! Delivery of transaction messages is at least once: a message leaves
 //! the queue when its answer arrives, so a crash between the answer and
 //! the persisting of the snapshot sends it once more.
+//!
+//! Not done yet: `MinimumStatusDuration` (every change is reported) and
+//! `ResetRetries` (the application reboots on [`Event::Reboot`]).
 
 pub mod auth;
 mod authorization;
