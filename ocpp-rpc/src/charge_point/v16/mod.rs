@@ -73,7 +73,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ocpp_types::v16::{
     self, AnyRequest, AnyResponse, AuthorizationStatus, ChargePointErrorCode, ChargePointStatus,
-    Measurand, MeterValue, Reason, RegistrationStatus, V16,
+    MeterValue, Reason, RegistrationStatus, V16,
 };
 use ocpp_types::{BoundedString, Role};
 
@@ -1037,13 +1037,4 @@ impl Machine for ChargePoint {
         }
         times.into_iter().min()
     }
-}
-
-/// Measurands a CSL key names, as the wire spells them (for tests and logs).
-pub fn measurand_names(measurands: &[Measurand]) -> String {
-    measurands
-        .iter()
-        .map(|m| m.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
 }
