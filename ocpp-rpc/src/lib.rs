@@ -3,12 +3,14 @@
 //! * [`frame`]: OCPP-J frames, parsed without copying payloads;
 //! * [`error`]: error codes per version and the one cause -> code table;
 //! * [`endpoint`]: the sans-IO endpoint of one connection;
+//! * [`charge_point`]: the sans-IO charge-point state machines;
 //! * [`csms`]: the sans-IO CSMS session of one charger connection, any version;
 //! * [`machine`]: the shape all sans-IO machines share, and a wall clock for them;
 //! * [`smart_charging`]: composite schedules, profile validation, load sharing;
-//! * `testing` (feature `testing`): two endpoints wired together in virtual time;
+//! * `testing` (feature `testing`): two machines wired together in virtual time;
 //! * `tokio` (feature `tokio`): the WebSocket client and server.
 
+pub mod charge_point;
 pub mod csms;
 pub mod endpoint;
 pub mod error;
