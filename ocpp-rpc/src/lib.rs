@@ -2,12 +2,14 @@
 //!
 //! * [`frame`]: OCPP-J frames, parsed without copying payloads;
 //! * [`error`]: error codes per version and the one cause -> code table;
+//! * [`charge_point`]: the sans-IO charging-station state machines;
 //! * [`endpoint`]: the sans-IO endpoint of one connection;
 //! * [`machine`]: the shape all sans-IO machines share, and a wall clock for them;
 //! * [`smart_charging`]: composite schedules, profile validation, load sharing;
 //! * `testing` (feature `testing`): two endpoints wired together in virtual time;
 //! * `tokio` (feature `tokio`): the WebSocket client and server.
 
+pub mod charge_point;
 pub mod endpoint;
 pub mod error;
 pub mod frame;

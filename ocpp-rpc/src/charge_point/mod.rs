@@ -1,0 +1,3 @@
+//! Sans-IO charging-station state machines.
+
+pub mod v2x;
