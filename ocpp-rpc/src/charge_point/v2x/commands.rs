@@ -192,6 +192,8 @@ impl ChargePoint {
             }
         };
         self.respond(&id, response);
+        // Reservations and similar change a connector's status.
+        self.report_status(now);
     }
 
     // ----- answers the application gives -----
@@ -287,7 +289,8 @@ impl ChargePoint {
                     custom_data: None,
                     event_id,
                     event_notification_type: v21::EventNotificationEnum::HardWiredNotification,
-                    severity: Some(1),
+                    // 2.1 only: never on a 2.0.1 wire.
+                    severity: None,
                     tech_code: None,
                     tech_info: None,
                     timestamp: self.clock.at(now),

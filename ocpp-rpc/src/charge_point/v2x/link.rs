@@ -260,3 +260,32 @@ impl IdGenerator for ConnectionIds {
         format!("{}-{}", self.connection, self.next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boot(reason: &str) -> v21::AnyRequest {
+        let json = format!(
+            r#"{{"chargingStation":{{"model":"M","vendorName":"V"}},"reason":"{reason}"}}"#
+        );
+        v21::V21::decode_request("BootNotification", &json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_2_0_1_form_exists_only_without_2_1_extras() {
+        assert!(to_v201_request(&boot("PowerUp")).is_ok());
+        // `severity` is new in 2.1's EventData: refused, not sent.
+        let json = r#"{"generatedAt":"2025-01-01T00:00:00Z","seqNo":0,"eventData":[{"eventId":1,"timestamp":"2025-01-01T00:00:00Z","trigger":"Alerting","actualValue":"true","eventNotificationType":"HardWiredNotification","component":{"name":"C"},"variable":{"name":"Problem"},"severity":1}]}"#;
+        let request =
+            v21::V21::decode_request("NotifyEvent", json).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            to_v201_request(&request),
+            Err(LinkError::NoV201Form { .. })
+        ));
+        // A 2.1-only action has no 2.0.1 form either.
+        let request =
+            v21::V21::decode_request("ClearTariffs", "{}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(to_v201_request(&request).is_err());
+    }
+}
