@@ -433,7 +433,7 @@ impl ChargePoint {
     fn after_variable_change(&mut self, key: &str, now: Instant) {
         match key {
             "OCPPCommCtrlr/HeartbeatInterval" if self.heartbeat_at.is_some() => {
-                self.heartbeat_at = Some(now + self.secs(key));
+                self.heartbeat_at = Some(later(now, self.secs(key)));
             }
             "AlignedDataCtrlr/Interval" => self.schedule_aligned(now),
             "SampledDataCtrlr/TxUpdatedInterval" => {
@@ -584,7 +584,7 @@ impl ChargePoint {
     }
 
     fn on_accepted(&mut self, now: Instant) {
-        self.heartbeat_at = Some(now + self.secs("OCPPCommCtrlr/HeartbeatInterval"));
+        self.heartbeat_at = Some(later(now, self.secs("OCPPCommCtrlr/HeartbeatInterval")));
         self.reported.clear();
         self.report_status(now);
         self.pump(now);
@@ -680,7 +680,7 @@ impl ChargePoint {
                         } else {
                             interval
                         };
-                        self.boot_at = Some(now + wait);
+                        self.boot_at = Some(later(now, wait));
                     }
                 }
             }
@@ -718,7 +718,7 @@ impl ChargePoint {
         if interval.is_zero() || !self.var_bool("SampledDataCtrlr/Enabled") {
             self.sample_at.remove(&evse);
         } else {
-            self.sample_at.insert(evse, now + interval);
+            self.sample_at.insert(evse, later(now, interval));
         }
     }
 
@@ -727,7 +727,7 @@ impl ChargePoint {
             self.send_boot(now);
         }
         if self.heartbeat_at.is_some_and(|t| t <= now) {
-            self.heartbeat_at = Some(now + self.secs("OCPPCommCtrlr/HeartbeatInterval"));
+            self.heartbeat_at = Some(later(now, self.secs("OCPPCommCtrlr/HeartbeatInterval")));
             if self.can_send() {
                 self.send_heartbeat(now);
             }
@@ -776,7 +776,7 @@ impl Machine for ChargePoint {
             if offline_for.is_some_and(|d| d > self.secs("OCPPCommCtrlr/OfflineThreshold")) {
                 self.reported.clear();
             }
-            self.heartbeat_at = Some(now + self.secs("OCPPCommCtrlr/HeartbeatInterval"));
+            self.heartbeat_at = Some(later(now, self.secs("OCPPCommCtrlr/HeartbeatInterval")));
             self.report_status(now);
             self.pump(now);
         } else {
@@ -840,6 +840,13 @@ impl Machine for ChargePoint {
         .flatten()
         .min()
     }
+}
+
+/// `now + by`, never panicking on an absurd interval.
+fn later(now: Instant, by: Duration) -> Instant {
+    now.checked_add(by)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
 }
 
 /// RFC 3339 with milliseconds and `Z`, as 2.x wants.

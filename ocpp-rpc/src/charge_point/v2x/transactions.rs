@@ -578,7 +578,7 @@ impl ChargePoint {
         });
         tx.evse_sent = true;
         let seq_no = tx.seq_no;
-        tx.seq_no += 1;
+        tx.seq_no = tx.seq_no.saturating_add(1);
         let request = v21::TransactionEventRequest {
             cable_max_current: None,
             cost_details: None,
@@ -651,6 +651,11 @@ impl ChargePoint {
         }
     }
 
+    /// The acknowledgement of the queue's head. A CALLERROR, a timeout or
+    /// an invalid answer counts as a failed try: after
+    /// `MessageAttempts[TransactionEvent]` tries in all (the first send
+    /// included) the message is dropped and reported. A lost connection
+    /// is no try: the message goes again on the next connection.
     pub(super) fn on_transaction_response(
         &mut self,
         now: Instant,
@@ -696,7 +701,9 @@ impl ChargePoint {
                         });
                     }
                 } else {
-                    self.retry_at = Some(now + interval * tried);
+                    // E13: wait MessageAttemptInterval × the tries so far.
+                    let wait = interval.checked_mul(tried).unwrap_or(interval);
+                    self.retry_at = Some(now.checked_add(wait).unwrap_or(now));
                 }
                 self.changed();
             }
