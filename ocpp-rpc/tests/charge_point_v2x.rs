@@ -30,6 +30,8 @@ both_versions!(
     restart_from_snapshot_while_offline,
     refused_message_is_retried_then_dropped,
     rejected_boot_refuses_calls_and_retries,
+    invalid_token_in_transaction_response_ends_it,
+    no_cable_in_time_ends_the_authorization,
 );
 
 fn secs(s: u64) -> Duration {
@@ -346,5 +348,65 @@ fn rejected_boot_refuses_calls_and_retries<P: Protocol>() {
     h.advance(secs(20));
     assert_eq!(h.received("BootNotification").len(), 2);
     assert_eq!(h.ok("GetLocalListVersion", json!({}))["versionNumber"], 0);
+    h.assert_clean();
+}
+
+fn invalid_token_in_transaction_response_ends_it<P: Protocol>() {
+    let mut h = Harness::<P>::new(config(version_of::<P>()));
+    h.respond_with(|action, p| match action {
+        // The token passes Authorize, the transaction's answer says Invalid (E05).
+        "TransactionEvent" if p["eventType"] == "Started" => {
+            Reply::Ok(json!({"idTokenInfo": {"status": "Invalid"}}))
+        }
+        _ => standard(action, p),
+    });
+    started_session(&mut h);
+    let tx = h.received("TransactionEvent");
+    assert_eq!(tx.len(), 2, "{tx:?}");
+    assert_eq!(tx[1]["eventType"], "Ended");
+    assert_eq!(tx[1]["triggerReason"], "Deauthorized");
+    assert_eq!(tx[1]["transactionInfo"]["stoppedReason"], "DeAuthorized");
+    assert!(h.events.contains(&Event::StopCharging { evse: 1 }));
+    assert_eq!(
+        h.cp().snapshot().auth_cache["ISO14443:TAG1"].info.status,
+        v21::AuthorizationStatusEnum::Invalid
+    );
+    h.assert_clean();
+}
+
+fn no_cable_in_time_ends_the_authorization<P: Protocol>() {
+    let mut h = Harness::<P>::new(config(version_of::<P>()));
+    h.connect();
+    let now = h.now();
+    // Idle: the authorization lapses after EVConnectionTimeOut (60 s).
+    h.cp().present_id_token(now, 1, token("TAG1"));
+    h.settle();
+    assert!(h.cp().snapshot().evses[&1].authorized.is_some());
+    h.advance(secs(60));
+    assert!(h.cp().snapshot().evses[&1].authorized.is_none());
+    assert!(h.received("TransactionEvent").is_empty());
+    // With TxStartPoint Authorized the transaction it started ends.
+    let now = h.now();
+    h.cp()
+        .set_variable("TxCtrlr/TxStartPoint", "Authorized", now)
+        .unwrap();
+    h.cp().present_id_token(now, 1, token("TAG1"));
+    h.settle();
+    assert_eq!(h.received("TransactionEvent")[0]["eventType"], "Started");
+    h.advance(secs(59));
+    assert_eq!(h.received("TransactionEvent").len(), 1);
+    h.advance(secs(1));
+    let ended = h.received("TransactionEvent").last().unwrap().clone();
+    assert_eq!(ended["eventType"], "Ended");
+    assert_eq!(ended["triggerReason"], "EVConnectTimeout");
+    assert_eq!(ended["transactionInfo"]["stoppedReason"], "Timeout");
+    // A cable in time keeps it.
+    let now = h.now();
+    h.cp().present_id_token(now, 2, token("TAG2"));
+    h.advance(secs(30));
+    let now = h.now();
+    h.cp().plug_in(now, 2, 1);
+    h.advance(secs(60));
+    assert!(h.cp().snapshot().evses[&2].transaction.is_some());
     h.assert_clean();
 }

@@ -190,6 +190,8 @@ impl<P: Protocol> Harness<P> {
 
     /// Moves virtual time by `by`, answering the CSMS's CALLs as they come.
     pub fn advance(&mut self, by: Duration) {
+        // What the domain inputs wrote goes out before time moves.
+        self.settle();
         let until = self.now() + by;
         loop {
             let next = [

@@ -578,6 +578,7 @@ impl ChargePoint {
             }
         }
         self.changed();
+        self.await_cable(now, evse);
         self.evaluate(
             now,
             evse,

@@ -237,6 +237,8 @@ pub struct ChargePoint {
     retry_at: Option<Instant>,
     aligned_at: Option<Instant>,
     sample_at: BTreeMap<i32, Instant>,
+    /// Authorized EVSEs waiting for the cable (TxCtrlr.EVConnectionTimeOut).
+    connect_by: BTreeMap<i32, Instant>,
     offline_since: Option<Instant>,
     reported: BTreeMap<(i32, i32), v21::ConnectorStatusEnum>,
     pending: HashMap<CallId, Pending>,
@@ -279,6 +281,7 @@ impl ChargePoint {
             retry_at: None,
             aligned_at: None,
             sample_at: BTreeMap::new(),
+            connect_by: BTreeMap::new(),
             offline_since: Some(now),
             reported: BTreeMap::new(),
             pending: HashMap::new(),
@@ -749,6 +752,16 @@ impl ChargePoint {
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
         }
+        let late: Vec<i32> = self
+            .connect_by
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(&e, _)| e)
+            .collect();
+        for evse in late {
+            self.connect_by.remove(&evse);
+            self.connect_timeout(now, evse);
+        }
         self.expire_reservations(now);
         self.pump(now);
     }
@@ -834,6 +847,7 @@ impl Machine for ChargePoint {
             self.retry_at,
             self.aligned_at,
             self.sample_at.values().min().copied(),
+            self.connect_by.values().min().copied(),
             self.next_reservation_expiry(),
         ]
         .into_iter()

@@ -38,6 +38,7 @@ impl ChargePoint {
             return;
         }
         e.plugged = Some(connector);
+        self.connect_by.remove(&evse);
         self.changed();
         self.evaluate(now, evse, Trigger::CablePluggedIn, ReasonEnum::Other);
         self.report_status(now);
@@ -256,6 +257,7 @@ impl ChargePoint {
             self.state.reservations.remove(&id);
         }
         self.changed();
+        self.await_cable(now, evse);
         let trigger = if self
             .state
             .evses
@@ -965,5 +967,40 @@ impl ChargePoint {
             None,
             None,
         );
+    }
+
+    /// An authorized EVSE without a cable waits EVConnectionTimeOut for it.
+    pub(super) fn await_cable(&mut self, now: Instant, evse: i32) {
+        let timeout = self.secs("TxCtrlr/EVConnectionTimeOut");
+        let unplugged = self
+            .state
+            .evses
+            .get(&evse)
+            .is_some_and(|e| e.plugged.is_none());
+        if unplugged && !timeout.is_zero() {
+            self.connect_by.insert(evse, super::later(now, timeout));
+        }
+    }
+
+    /// No cable in time: the authorization lapses, and a transaction it
+    /// started ends with EVConnectTimeout.
+    pub(super) fn connect_timeout(&mut self, now: Instant, evse: i32) {
+        let Some(e) = self.state.evses.get_mut(&evse) else {
+            return;
+        };
+        if e.plugged.is_some() || e.authorized.is_none() {
+            return;
+        }
+        e.authorized = None;
+        e.remote_start_id = None;
+        self.changed();
+        self.end_transaction(
+            now,
+            evse,
+            Trigger::EVConnectTimeout,
+            ReasonEnum::Timeout,
+            None,
+        );
+        self.report_status(now);
     }
 }
