@@ -36,6 +36,7 @@ pub fn standard(action: &str, _payload: &Value) -> Reply {
         "BootNotification" => json!({"currentTime": T0, "interval": 300, "status": "Accepted"}),
         "Heartbeat" => json!({"currentTime": T0}),
         "Authorize" => json!({"idTokenInfo": {"status": "Accepted"}}),
+        "SignCertificate" => json!({"status": "Accepted"}),
         _ => json!({}),
     })
 }

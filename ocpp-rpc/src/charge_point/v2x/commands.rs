@@ -262,6 +262,37 @@ impl ChargePoint {
         }
     }
 
+    /// Sends the station's CSR for signing (A02/A03); the certificate comes
+    /// back as [`Event::CertificateSigned`]. Refused (reported) when the
+    /// CSR is longer than 5500 characters or the station is not registered.
+    pub fn sign_certificate(
+        &mut self,
+        now: Instant,
+        csr: &str,
+        certificate_type: Option<v21::CertificateSigningUseEnum>,
+    ) {
+        let Ok(csr) = BoundedString::new(csr) else {
+            self.events.push_back(Event::Refused {
+                reason: "the CSR is longer than 5500 characters".to_owned(),
+            });
+            return;
+        };
+        if !self.can_send() {
+            self.events.push_back(Event::Refused {
+                reason: "SignCertificate needs an accepted, online station".to_owned(),
+            });
+            return;
+        }
+        let request = v21::SignCertificateRequest {
+            certificate_type,
+            csr,
+            custom_data: None,
+            hash_root_certificate: None,
+            request_id: None,
+        };
+        self.call(now, request.into(), Pending::Other);
+    }
+
     /// A fault on `component` (`variable`, e.g. `Problem`) was raised or
     /// cleared: NotifyEvent, and a Faulted connector or EVSE.
     pub fn fault(&mut self, now: Instant, component: v21::Component, variable: &str, raised: bool) {
