@@ -136,6 +136,16 @@ fn get_and_set_variables<P: Protocol>() {
             "Accepted"
         ]
     );
+    // More items than ItemsPerMessage[GetVariables] (16): refused whole.
+    let many: Vec<Value> = (0..17)
+        .map(|_| item("TxCtrlr", "TxStartPoint", None))
+        .collect();
+    match h.call("GetVariables", json!({ "getVariableData": many })) {
+        Err(CallFailure::Error { code, .. }) => {
+            assert_eq!(code, ErrorCode::OccurrenceConstraintViolation)
+        }
+        other => panic!("{other:?}"),
+    }
     let now = h.now();
     assert_eq!(
         h.cp().variable("TxCtrlr/TxStartPoint", now).unwrap(),

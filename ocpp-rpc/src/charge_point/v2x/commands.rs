@@ -25,6 +25,19 @@ impl ChargePoint {
             Registration::Pending | Registration::Accepted => {}
         }
         let pending = self.registration == Registration::Pending;
+        // B06.FR.16 / B05: more items than ItemsPerMessage is a cardinality error.
+        let items = match &request {
+            AnyRequest::GetVariables(r) => Some((r.get_variable_data.len(), "GetVariables")),
+            AnyRequest::SetVariables(r) => Some((r.set_variable_data.len(), "SetVariables")),
+            _ => None,
+        };
+        if let Some((count, action)) = items {
+            let limit = self.var_int(&format!("DeviceDataCtrlr/ItemsPerMessage[{action}]"));
+            if i64::try_from(count).unwrap_or(i64::MAX) > limit {
+                self.respond_error(&id, ErrorCode::OccurrenceConstraintViolation);
+                return;
+            }
+        }
         let response: AnyResponse = match request {
             AnyRequest::GetVariables(r) => self.get_variables(now, &id, &r).into(),
             AnyRequest::SetVariables(r) => self.set_variables(now, &r).into(),
