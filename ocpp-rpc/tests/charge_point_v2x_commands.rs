@@ -241,7 +241,9 @@ fn base_report_in_parts<P: Protocol>() {
 
 fn remote_start_and_stop<P: Protocol>() {
     let mut h = connected::<P>();
-    let start = json!({"idToken": {"idToken": "REMOTE", "type": "Central"}, "remoteStartId": 42, "evseId": 1});
+    let start = json!({"idToken": {"idToken": "REMOTE", "type": "Central"}, "remoteStartId": 42, "evseId": 1,
+        "chargingProfile": {"id": 9, "stackLevel": 0, "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Relative",
+            "chargingSchedule": [{"id": 1, "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}]}});
     let r = h.ok("RequestStartTransaction", start.clone());
     assert_eq!(r["status"], "Accepted");
     assert_eq!(
@@ -268,6 +270,13 @@ fn remote_start_and_stop<P: Protocol>() {
     assert_eq!(started["triggerReason"], "CablePluggedIn");
     assert_eq!(started["transactionInfo"]["remoteStartId"], 42);
     let id = started["transactionInfo"]["transactionId"].clone();
+    // The TxProfile of the request is installed for this transaction.
+    let profiles = h.cp().snapshot().profiles;
+    assert_eq!(profiles.profiles().len(), 1, "{profiles:?}");
+    assert!(h.events.iter().any(
+        |e| matches!(e, Event::ApplyLimit { evse: 1, composite: Some(c) }
+        if c.periods.first().is_some_and(|p| p.limit == 10.into()))
+    ));
 
     assert_eq!(
         h.ok(

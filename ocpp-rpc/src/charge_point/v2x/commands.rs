@@ -583,22 +583,10 @@ impl ChargePoint {
             self.authorization_granted(now, evse, token);
         }
         if let Some(profile) = r.charging_profile {
-            if self.state.profiles.transaction(evse).is_some() {
-                let request = v21::SetChargingProfileRequest {
-                    charging_profile: profile,
-                    custom_data: None,
-                    evse_id: evse,
-                };
-                if self
-                    .state
-                    .profiles
-                    .set_charging_profile_v21(&request)
-                    .1
-                    .is_ok()
-                {
-                    self.limits_changed(now, evse);
-                }
+            if let Some(e) = self.state.evses.get_mut(&evse) {
+                e.pending_profile = Some(profile);
             }
+            self.install_pending_profile(now, evse);
         }
         v21::RequestStartTransactionResponse {
             custom_data: None,
@@ -1005,6 +993,38 @@ impl ChargePoint {
         self.state.local_list_version = r.version_number;
         self.changed();
         respond(v21::SendLocalListStatusEnum::Accepted)
+    }
+
+    /// Installs RequestStartTransaction's TxProfile once the transaction
+    /// runs, with its id (F01.FR.08/09).
+    pub(super) fn install_pending_profile(&mut self, now: Instant, evse: i32) {
+        let Some(tx) = self.state.profiles.transaction(evse).map(|t| t.id.clone()) else {
+            return;
+        };
+        let Some(mut profile) = self
+            .state
+            .evses
+            .get_mut(&evse)
+            .and_then(|e| e.pending_profile.take())
+        else {
+            return;
+        };
+        profile.transaction_id = BoundedString::new(tx).ok();
+        let request = v21::SetChargingProfileRequest {
+            charging_profile: profile,
+            custom_data: None,
+            evse_id: evse,
+        };
+        self.changed();
+        if self
+            .state
+            .profiles
+            .set_charging_profile_v21(&request)
+            .1
+            .is_ok()
+        {
+            self.limits_changed(now, evse);
+        }
     }
 
     fn limits_changed(&mut self, now: Instant, evse: i32) {

@@ -108,6 +108,9 @@ pub struct EvseState {
     pub remote_start_id: Option<i32>,
     /// A reservation consumed by the authorization, for the next event.
     pub reservation_id: Option<i32>,
+    /// RequestStartTransaction's TxProfile, installed when the transaction starts.
+    #[serde(default)]
+    pub pending_profile: Option<v21::ChargingProfile>,
 }
 
 /// A running transaction.

@@ -437,6 +437,7 @@ impl ChargePoint {
         );
         self.schedule_sample(evse, now);
         self.apply_limit(now, evse);
+        self.install_pending_profile(now, evse);
     }
 
     fn update_transaction(&mut self, now: Instant, evse: i32, trigger: Trigger) {
@@ -525,6 +526,7 @@ impl ChargePoint {
             e.transaction = None;
             e.remote_start_id = None;
             e.reservation_id = None;
+            e.pending_profile = None;
             if e.plugged.is_none() {
                 e.authorized = None;
             }
