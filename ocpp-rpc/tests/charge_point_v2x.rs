@@ -32,6 +32,7 @@ both_versions!(
     rejected_boot_refuses_calls_and_retries,
     invalid_token_in_transaction_response_ends_it,
     no_cable_in_time_ends_the_authorization,
+    boot_on_every_connection_when_configured,
 );
 
 fn secs(s: u64) -> Duration {
@@ -408,5 +409,29 @@ fn no_cable_in_time_ends_the_authorization<P: Protocol>() {
     h.cp().plug_in(now, 2, 1);
     h.advance(secs(60));
     assert!(h.cp().snapshot().evses[&2].transaction.is_some());
+    h.assert_clean();
+}
+
+fn boot_on_every_connection_when_configured<P: Protocol>() {
+    let mut config = config(version_of::<P>());
+    config.boot_on_reconnect = true;
+    let mut h = Harness::<P>::new(config);
+    h.connect();
+    h.close();
+    h.advance(secs(5));
+    h.reconnect();
+    assert_eq!(h.received("BootNotification").len(), 2);
+    // Offline for less than OfflineThreshold, but a new boot: every connector again.
+    assert_eq!(h.received("StatusNotification").len(), 4);
+    // Message ids never repeat across connections.
+    let ids: Vec<String> = h
+        .link
+        .frames_to(ocpp_rpc::testing::Direction::ToCsms)
+        .iter()
+        .filter(|f| f.starts_with("[2,"))
+        .map(|f| f.split(',').nth(1).unwrap().to_owned())
+        .collect();
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
     h.assert_clean();
 }
