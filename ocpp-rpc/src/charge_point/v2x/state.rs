@@ -1,0 +1,148 @@
+//! What the station must remember across restarts, serde-serialisable.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+use ocpp_types::v21;
+use serde::{Deserialize, Serialize};
+
+use super::{Config, MeterReading};
+use crate::smart_charging::{Dialect, ProfileStore, StoreConfig};
+
+/// The durable state of a [`ChargePoint`](super::ChargePoint).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct State {
+    /// Device-model values written by the CSMS or the station, by key.
+    pub variables: BTreeMap<String, String>,
+    /// The local authorization list's version (0: none).
+    pub local_list_version: i32,
+    /// The local authorization list, by token key (`type:idToken`).
+    pub local_list: BTreeMap<String, v21::IdTokenInfo>,
+    /// The authorization cache, by token key.
+    pub auth_cache: BTreeMap<String, CacheEntry>,
+    /// The installed charging profiles.
+    pub profiles: ProfileStore,
+    /// Transaction messages not yet acknowledged, oldest first.
+    pub queue: VecDeque<QueuedEvent>,
+    /// Each EVSE's state.
+    pub evses: BTreeMap<i32, EvseState>,
+    /// Transactions ever started (the source of transaction ids).
+    pub transaction_counter: u64,
+    /// Connections ever made (the prefix of message ids).
+    pub connection_counter: u64,
+    /// NotifyEvent ids used.
+    pub event_counter: i32,
+    /// Reservations, by id.
+    pub reservations: BTreeMap<i32, Reservation>,
+    /// Inoperative parts: (0, 0) the station, (evse, 0), (evse, connector).
+    pub inoperative: BTreeSet<(i32, i32)>,
+    /// Availability changes waiting for a transaction to end.
+    pub scheduled_availability: Vec<((i32, i32), bool)>,
+}
+
+impl State {
+    /// A fresh state for a station built as `config`.
+    pub fn new(config: &Config) -> Self {
+        let evse_count = i32::try_from(config.connectors.len()).unwrap_or(i32::MAX);
+        State {
+            variables: BTreeMap::new(),
+            local_list_version: 0,
+            local_list: BTreeMap::new(),
+            auth_cache: BTreeMap::new(),
+            profiles: ProfileStore::new(
+                Dialect::V2x,
+                StoreConfig {
+                    evse_count,
+                    ..Default::default()
+                },
+            ),
+            queue: VecDeque::new(),
+            evses: BTreeMap::new(),
+            transaction_counter: 0,
+            connection_counter: 0,
+            event_counter: 0,
+            reservations: BTreeMap::new(),
+            inoperative: BTreeSet::new(),
+            scheduled_availability: Vec::new(),
+        }
+    }
+}
+
+/// One cached authorization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    /// What the CSMS said.
+    pub info: v21::IdTokenInfo,
+    /// When it was stored.
+    pub stored_at: DateTime<Utc>,
+}
+
+/// A transaction message waiting for its acknowledgement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedEvent {
+    /// The message, seqNo and offline flag fixed when it was made.
+    pub request: v21::TransactionEventRequest,
+    /// Tries that failed so far.
+    pub attempts: u32,
+}
+
+/// One EVSE.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvseState {
+    /// The connector an EV is plugged into.
+    pub plugged: Option<i32>,
+    /// The token that authorized the EVSE.
+    pub authorized: Option<v21::IdToken>,
+    /// Whether a fault is active.
+    pub faulted: bool,
+    /// Whether the EV draws energy.
+    pub energy_transfer: bool,
+    /// Whether the power path was last commanded closed.
+    pub power: bool,
+    /// The last meter reading.
+    pub reading: Option<MeterReading>,
+    /// The transaction running here.
+    pub transaction: Option<Transaction>,
+    /// A RequestStartTransaction's id for the next event.
+    pub remote_start_id: Option<i32>,
+    /// A reservation consumed by the authorization, for the next event.
+    pub reservation_id: Option<i32>,
+    /// RequestStartTransaction's TxProfile, installed when the transaction starts.
+    #[serde(default)]
+    pub pending_profile: Option<v21::ChargingProfile>,
+}
+
+/// A running transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// Its id.
+    pub id: String,
+    /// The next seqNo.
+    pub seq_no: i32,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// The reading at its start.
+    pub start_reading: Option<MeterReading>,
+    /// Whether `evse` went out already.
+    pub evse_sent: bool,
+    /// The idToken sent last (`None`: not sent or deauthorized).
+    pub id_token_sent: Option<v21::IdToken>,
+    /// The chargingState sent last.
+    pub charging_state: Option<v21::ChargingStateEnum>,
+    /// The stop-point conditions that held at some time during it.
+    pub seen: BTreeSet<String>,
+}
+
+/// A reservation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// The EVSE reserved.
+    pub evse: i32,
+    /// The token it is for.
+    pub id_token: v21::IdToken,
+    /// The group token it is also for.
+    pub group_id_token: Option<v21::IdToken>,
+    /// When it expires.
+    pub expires: DateTime<Utc>,
+}
