@@ -2,7 +2,6 @@
 //!
 //! * [`frame`]: OCPP-J frames, parsed without copying payloads;
 //! * [`error`]: error codes per version and the one cause -> code table;
-//! * [`charge_point`]: the sans-IO charging-station state machines;
 //! * [`endpoint`]: the sans-IO endpoint of one connection;
 //! * [`charge_point`]: the sans-IO charge-point state machines;
 //! * [`csms`]: the sans-IO CSMS session of one charger connection, any version;
