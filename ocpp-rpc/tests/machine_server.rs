@@ -267,3 +267,36 @@ async fn a_second_connection_of_an_id_replaces_the_first_and_shutdown_closes_all
     ends(&mut hosted2).await;
     timeout(LIMIT, second.closed()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auth_hook_refuses_before_any_machine_is_built() {
+    let mut config = ServerConfig::default();
+    config.auth = Some(std::sync::Arc::new(
+        |request: &ocpp_rpc::tokio::AuthRequest<'_>| {
+            if request.charge_point_id == "CS-OK" && request.password == Some(&b"secret"[..]) {
+                ocpp_rpc::tokio::AuthDecision::Accept
+            } else {
+                ocpp_rpc::tokio::AuthDecision::Unauthorized
+            }
+        },
+    ));
+    let mut server = serve(config).await;
+    let url = format!("ws://{}/ocpp", server.local_addr());
+    let mut refused = ClientConfig::new(url.clone(), "CS-BAD");
+    refused.password = Some(b"secret".to_vec());
+    assert!(
+        connect(&refused, Router::<v201::V201>::new())
+            .await
+            .is_err()
+    );
+    let mut allowed = ClientConfig::new(url, "CS-OK");
+    allowed.password = Some(b"secret".to_vec());
+    let cs = connect(&allowed, Router::<v201::V201>::new())
+        .await
+        .unwrap();
+    // The refused charger got no session: the first one delivered is CS-OK's.
+    let mut hosted = timeout(LIMIT, server.accept()).await.unwrap().unwrap();
+    assert_eq!(&*hosted.incoming.charge_point_id, "CS-OK");
+    cs.close().await;
+    ends(&mut hosted).await;
+}
