@@ -88,6 +88,11 @@ impl<M: Send + 'static> MachineHandle<M> {
         matches!(timeout(limit, connected.wait_for(|c| *c)).await, Ok(Ok(_)))
     }
 
+    /// Waits until the machine's task has ended.
+    pub(crate) async fn ended(&self) {
+        self.inputs.closed().await;
+    }
+
     /// Closes the connection and ends the task. The machine's last events
     /// (those of `handle_closed`) are delivered first.
     pub async fn stop(&self) {
@@ -126,6 +131,38 @@ where
         },
         connected_tx,
     ));
+    (MachineHandle { inputs, connected }, events_rx)
+}
+
+/// Runs `machine` on one accepted connection (the CSMS side): it is told
+/// `handle_connected` now and `handle_closed` when the connection ends (the
+/// charger closes or vanishes, or [`MachineHandle::stop`]); then its task
+/// ends and the event receiver closes after its last events.
+pub(crate) fn serve_connection<M, S>(
+    ws: WebSocketStream<S>,
+    keepalive: Keepalive,
+    machine: M,
+) -> (MachineHandle<M>, mpsc::UnboundedReceiver<M::Event>)
+where
+    M: Machine + Send + 'static,
+    M::Event: Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (inputs, inputs_rx) = mpsc::unbounded_channel();
+    let (events, events_rx) = mpsc::unbounded_channel();
+    let (connected_tx, connected) = watch::channel(true);
+    let mut d = Driven {
+        machine,
+        inputs: inputs_rx,
+        events,
+    };
+    tokio::spawn(async move {
+        d.machine.handle_connected(std_now());
+        d.online(ws, keepalive).await;
+        d.machine.handle_closed(std_now());
+        let _ = connected_tx.send(false);
+        d.flush(None);
+    });
     (MachineHandle { inputs, connected }, events_rx)
 }
 

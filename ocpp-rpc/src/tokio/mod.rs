@@ -10,7 +10,16 @@
 //!   [`Router`]: typed handlers for incoming calls;
 //! * [`run_client`]: any sans-IO [`Machine`](crate::machine::Machine) (a
 //!   charge-point state machine) as a reconnecting client, reached through
-//!   a [`MachineHandle`].
+//!   a [`MachineHandle`];
+//! * [`Server::bind_machines`]: the CSMS side for sans-IO machines, one
+//!   [`Machine`](crate::machine::Machine) per charger connection (a
+//!   [`csms::Session`](crate::csms::Session)), built by a factory from the
+//!   [`Incoming`] connection and delivered as [`Hosted`] by a
+//!   [`MachineServer`]. The machine hears `handle_connected` when the
+//!   connection is up and `handle_closed` when it ends (closed by either
+//!   side, a pong timeout, a replacing connection of the same id,
+//!   shutdown); its task then ends and its event receiver closes after
+//!   the last events. Everything else is as for [`Server::bind`].
 
 mod client;
 mod connection;
@@ -22,7 +31,10 @@ pub use client::{BackOff, Client, ClientConfig, ConnectError, LinkEvent, connect
 pub use connection::{Connection, Keepalive, Notice};
 pub use machine::{MachineHandle, Stopped, run_client};
 pub use router::{Context, HandlerError, Router};
-pub use server::{Accepted, AuthDecision, AuthHook, AuthRequest, Routers, Server, ServerConfig};
+pub use server::{
+    Accepted, AuthDecision, AuthHook, AuthRequest, Hosted, Incoming, MachineServer, Routers,
+    Server, ServerConfig,
+};
 
 /// A seed from the OS-seeded hasher keys of the standard library: message
 /// ids and back-off need unpredictability, not cryptographic strength.

@@ -7,6 +7,11 @@
 //! closed at once. The auth hook sees the id, the Basic credentials and
 //! the TLS client certificate before the upgrade, and can refuse with 401
 //! or 404. A second connection for a connected id replaces the first.
+//!
+//! Each connection is served either by an [`Endpoint`] with typed
+//! [`Router`] handlers ([`Server::bind`]) or by a sans-IO [`Machine`] built
+//! for it ([`Server::bind_machines`]); the listener, handshake, auth,
+//! limits and replacement are the same for both.
 
 use std::collections::HashMap;
 use std::io;
@@ -30,8 +35,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use ocpp_types::{Protocol, Role, Version, v16, v21, v201};
 
 use super::connection::{self, Connection, Driver, Keepalive};
+use super::machine::{MachineHandle, serve_connection};
 use super::router::{Context, Router};
 use crate::endpoint::{self, Endpoint};
+use crate::machine::Machine;
 
 /// What the auth hook is shown.
 #[derive(Debug)]
@@ -188,15 +195,203 @@ impl Accepted {
 
 /// The live connections by id, each with a generation so that a replaced
 /// connection does not remove its successor when it ends.
-type Live = Arc<Mutex<HashMap<String, (u64, Accepted)>>>;
+type Live<T> = Arc<Mutex<HashMap<String, (u64, T)>>>;
 
-struct Inner {
-    config: ServerConfig,
+/// How accepted connections are served: what runs on them and what the
+/// server keeps of each to close it.
+trait Host: Send + Sync + 'static {
+    /// What the server keeps of a live connection.
+    type Live: Clone + Send + Sync + 'static;
+
+    /// Starts serving `ws` and hands it to the application.
+    fn start<S>(
+        &self,
+        config: &ServerConfig,
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        id: &Arc<str>,
+        version: Version,
+        remote: SocketAddr,
+    ) -> Self::Live
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Closes a live connection.
+    fn close(live: &Self::Live) -> impl Future<Output = ()> + Send;
+
+    /// Waits until a live connection is closed.
+    fn closed(live: &Self::Live) -> impl Future<Output = ()> + Send;
+
+    /// Lets a live connection finish what is in flight until `deadline`.
+    fn drain(live: &Self::Live, deadline: Instant) -> impl Future<Output = ()> + Send;
+}
+
+/// Endpoints with typed handlers ([`Server::bind`]).
+struct RouterHost {
     routers: Routers,
-    live: Live,
+    accepted: mpsc::Sender<Accepted>,
+}
+
+impl Host for RouterHost {
+    type Live = Accepted;
+
+    fn start<S>(
+        &self,
+        config: &ServerConfig,
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        id: &Arc<str>,
+        version: Version,
+        _remote: SocketAddr,
+    ) -> Accepted
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let accepted = match version {
+            Version::V16 => Accepted::V16(start(config, ws, id, self.routers.v16.clone())),
+            Version::V201 => Accepted::V201(start(config, ws, id, self.routers.v201.clone())),
+            _ => Accepted::V21(start(config, ws, id, self.routers.v21.clone())),
+        };
+        // A server whose application does not accept fast enough still
+        // serves the connection; only the handle is not delivered.
+        let _ = self.accepted.try_send(accepted.clone());
+        accepted
+    }
+
+    async fn close(live: &Accepted) {
+        live.close().await;
+    }
+
+    async fn closed(live: &Accepted) {
+        live.closed().await;
+    }
+
+    async fn drain(live: &Accepted, deadline: Instant) {
+        live.drain(deadline).await;
+    }
+}
+
+fn start<P: Protocol, S>(
+    config: &ServerConfig,
+    ws: tokio_tungstenite::WebSocketStream<S>,
+    id: &Arc<str>,
+    router: Router<P>,
+) -> Connection<P>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut endpoint_config = config.endpoint.clone();
+    endpoint_config.role = Role::Csms;
+    endpoint_config.id_seed = super::random_seed();
+    let endpoint = Endpoint::new(endpoint_config, Instant::now().into_std());
+    connection::spawn(
+        ws,
+        Driver {
+            endpoint,
+            router,
+            keepalive: config.keepalive,
+            context: Context {
+                charge_point_id: Arc::clone(id),
+            },
+        },
+    )
+}
+
+/// What the machine factory of [`Server::bind_machines`] is told of a
+/// connection it builds a machine for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Incoming {
+    /// The charge point's identity, from the URL path.
+    pub charge_point_id: Arc<str>,
+    /// The negotiated version.
+    pub version: Version,
+    /// Where the connection comes from.
+    pub remote: SocketAddr,
+}
+
+/// A connection a [`MachineServer`] accepted, with the machine serving it.
+#[non_exhaustive]
+pub struct Hosted<M: Machine> {
+    /// Who connected, as the factory was told.
+    pub incoming: Incoming,
+    /// Reaches the connection's machine; [`MachineHandle::stop`] closes
+    /// the connection.
+    pub handle: MachineHandle<M>,
+    /// The machine's events; it closes after those of `handle_closed`.
+    pub events: mpsc::UnboundedReceiver<M::Event>,
+}
+
+impl<M: Machine> std::fmt::Debug for Hosted<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hosted")
+            .field("incoming", &self.incoming)
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+/// The factory building a machine per connection.
+type Factory<M> = Box<dyn Fn(&Incoming) -> M + Send + Sync>;
+
+/// One sans-IO machine per connection ([`Server::bind_machines`]).
+struct MachineHost<M: Machine> {
+    factory: Factory<M>,
+    accepted: mpsc::UnboundedSender<Hosted<M>>,
+}
+
+impl<M> Host for MachineHost<M>
+where
+    M: Machine + Send + 'static,
+    M::Event: Send + 'static,
+{
+    type Live = MachineHandle<M>;
+
+    fn start<S>(
+        &self,
+        config: &ServerConfig,
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        id: &Arc<str>,
+        version: Version,
+        remote: SocketAddr,
+    ) -> MachineHandle<M>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let incoming = Incoming {
+            charge_point_id: Arc::clone(id),
+            version,
+            remote,
+        };
+        let machine = (self.factory)(&incoming);
+        let (handle, events) = serve_connection(ws, config.keepalive, machine);
+        let _ = self.accepted.send(Hosted {
+            incoming,
+            handle: handle.clone(),
+            events,
+        });
+        handle
+    }
+
+    async fn close(live: &MachineHandle<M>) {
+        live.stop().await;
+    }
+
+    async fn closed(live: &MachineHandle<M>) {
+        live.ended().await;
+    }
+
+    // The transport cannot see a machine's calls in flight: it is closed
+    // at once (it hears `handle_closed`).
+    async fn drain(live: &MachineHandle<M>, _deadline: Instant) {
+        live.stop().await;
+    }
+}
+
+struct Inner<H: Host> {
+    config: ServerConfig,
+    host: H,
+    live: Live<H::Live>,
     count: AtomicUsize,
     generation: AtomicU64,
-    accepted: mpsc::Sender<Accepted>,
 }
 
 /// A running server.
@@ -204,7 +399,7 @@ pub struct Server {
     local_addr: SocketAddr,
     accepted: mpsc::Receiver<Accepted>,
     stop: watch::Sender<bool>,
-    inner: Arc<Inner>,
+    inner: Arc<Inner<RouterHost>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -222,32 +417,44 @@ impl Server {
         config: ServerConfig,
         routers: Routers,
     ) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr).await?;
-        let local_addr = listener.local_addr()?;
         let (accepted_tx, accepted) = mpsc::channel(1024);
-        let (stop, mut stopped) = watch::channel(false);
-        let inner = Arc::new(Inner {
-            config,
+        let host = RouterHost {
             routers,
-            live: Arc::default(),
-            count: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
             accepted: accepted_tx,
-        });
-        let server = Arc::clone(&inner);
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((tcp, remote)) = accepted else { continue };
-                        let _ = tcp.set_nodelay(true);
-                        tokio::spawn(Arc::clone(&server).serve(tcp, remote));
-                    }
-                    _ = stopped.changed() => break,
-                }
-            }
-        });
+        };
+        let (local_addr, stop, inner) = listen(addr, config, host).await?;
         Ok(Server {
+            local_addr,
+            accepted,
+            stop,
+            inner,
+        })
+    }
+
+    /// Listens on `addr` and serves each charge point with a machine that
+    /// `factory` builds for its connection (a
+    /// [`csms::Session`](crate::csms::Session), say). `config.endpoint` is
+    /// not used: the machine brings its own. The machine is told
+    /// `handle_connected` at once and `handle_closed` when the connection
+    /// ends (closed by either side, a pong timeout, replacement by a new
+    /// connection of the same id, shutdown); then its task ends.
+    pub async fn bind_machines<M, F>(
+        addr: SocketAddr,
+        config: ServerConfig,
+        factory: F,
+    ) -> io::Result<MachineServer<M>>
+    where
+        M: Machine + Send + 'static,
+        M::Event: Send + 'static,
+        F: Fn(&Incoming) -> M + Send + Sync + 'static,
+    {
+        let (accepted_tx, accepted) = mpsc::unbounded_channel();
+        let host = MachineHost {
+            factory: Box::new(factory),
+            accepted: accepted_tx,
+        };
+        let (local_addr, stop, inner) = listen(addr, config, host).await?;
+        Ok(MachineServer {
             local_addr,
             accepted,
             stop,
@@ -280,36 +487,132 @@ impl Server {
     /// closes every connection.
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
-        let deadline = Instant::now() + grace;
-        let live: Vec<Accepted> = match self.inner.live.lock() {
-            Ok(live) => live.values().map(|(_, c)| c.clone()).collect(),
-            Err(_) => Vec::new(),
-        };
-        for c in &live {
-            c.drain(deadline).await;
-        }
-        for c in &live {
-            let _ = timeout(grace + Duration::from_secs(1), c.closed()).await;
-        }
+        self.inner.shutdown(grace).await;
     }
 }
 
-/// Decrements the connection count when a connection's task ends.
-struct Counted(Arc<Inner>);
+/// A running server of one machine per connection
+/// ([`Server::bind_machines`]).
+pub struct MachineServer<M>
+where
+    M: Machine + Send + 'static,
+    M::Event: Send + 'static,
+{
+    local_addr: SocketAddr,
+    accepted: mpsc::UnboundedReceiver<Hosted<M>>,
+    stop: watch::Sender<bool>,
+    inner: Arc<Inner<MachineHost<M>>>,
+}
 
-impl Drop for Counted {
+impl<M> std::fmt::Debug for MachineServer<M>
+where
+    M: Machine + Send + 'static,
+    M::Event: Send + 'static,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineServer")
+            .field("local_addr", &self.local_addr)
+            .finish()
+    }
+}
+
+impl<M> MachineServer<M>
+where
+    M: Machine + Send + 'static,
+    M::Event: Send + 'static,
+{
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The next accepted connection with its machine; `None` after
+    /// shutdown. Hosted connections queue without bound until accepted.
+    pub async fn accept(&mut self) -> Option<Hosted<M>> {
+        self.accepted.recv().await
+    }
+
+    /// The machine of a charge point's live connection.
+    pub fn machine(&self, charge_point_id: &str) -> Option<MachineHandle<M>> {
+        let live = self.inner.live.lock().ok()?;
+        live.get(charge_point_id).map(|(_, c)| c.clone())
+    }
+
+    /// Connections served now.
+    pub fn connection_count(&self) -> usize {
+        self.inner.count.load(Ordering::Relaxed)
+    }
+
+    /// Stops listening and closes every connection; each machine hears
+    /// `handle_closed` (waiting at most `grace` plus a second for each).
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        self.inner.shutdown(grace).await;
+    }
+}
+
+/// Binds the listener and spawns its accept loop.
+async fn listen<H: Host>(
+    addr: SocketAddr,
+    config: ServerConfig,
+    host: H,
+) -> io::Result<(SocketAddr, watch::Sender<bool>, Arc<Inner<H>>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local_addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let inner = Arc::new(Inner {
+        config,
+        host,
+        live: Arc::default(),
+        count: AtomicUsize::new(0),
+        generation: AtomicU64::new(0),
+    });
+    let server = Arc::clone(&inner);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((tcp, remote)) = accepted else { continue };
+                    let _ = tcp.set_nodelay(true);
+                    tokio::spawn(Arc::clone(&server).serve(tcp, remote));
+                }
+                _ = stopped.changed() => break,
+            }
+        }
+    });
+    Ok((local_addr, stop, inner))
+}
+
+/// Decrements the connection count when a connection's task ends.
+struct Counted<'a, H: Host>(&'a Inner<H>);
+
+impl<H: Host> Drop for Counted<'_, H> {
     fn drop(&mut self) {
         self.0.count.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-impl Inner {
+impl<H: Host> Inner<H> {
+    async fn shutdown(&self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        let live: Vec<H::Live> = match self.live.lock() {
+            Ok(live) => live.values().map(|(_, c)| c.clone()).collect(),
+            Err(_) => Vec::new(),
+        };
+        for c in &live {
+            H::drain(c, deadline).await;
+        }
+        for c in &live {
+            let _ = timeout(grace + Duration::from_secs(1), H::closed(c)).await;
+        }
+    }
+
     async fn serve(self: Arc<Self>, tcp: TcpStream, remote: SocketAddr) {
         let over = self.count.fetch_add(1, Ordering::Relaxed) >= self.config.max_connections;
-        let counted = Counted(Arc::clone(&self));
+        let counted = Counted(&self);
         let limit = self.config.handshake_timeout;
         match &self.config.tls {
-            None => self.upgrade(tcp, None, remote, over, counted).await,
+            None => self.upgrade(tcp, None, remote, over).await,
             Some(tls) => {
                 let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls));
                 let Ok(Ok(stream)) = timeout(limit, acceptor.accept(tcp)).await else {
@@ -321,21 +624,21 @@ impl Inner {
                     .peer_certificates()
                     .and_then(|c| c.first())
                     .map(|c| c.clone().into_owned());
-                self.upgrade(stream, cert, remote, over, counted).await;
+                self.upgrade(stream, cert, remote, over).await;
             }
         }
+        drop(counted);
     }
 
     /// The WebSocket handshake, then a driver for the negotiated version.
     // tungstenite's handshake callback returns its own (large) error type.
     #[allow(clippy::result_large_err)]
     async fn upgrade<S>(
-        self: Arc<Self>,
+        &self,
         stream: S,
         cert: Option<CertificateDer<'static>>,
         remote: SocketAddr,
         over_capacity: bool,
-        counted: Counted,
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -369,11 +672,7 @@ impl Inner {
             return;
         };
         let id: Arc<str> = id.into();
-        let accepted = match version {
-            Version::V16 => Accepted::V16(self.start(ws, &id, self.routers.v16.clone())),
-            Version::V201 => Accepted::V201(self.start(ws, &id, self.routers.v201.clone())),
-            _ => Accepted::V21(self.start(ws, &id, self.routers.v21.clone())),
-        };
+        let accepted = self.host.start(&self.config, ws, &id, version, remote);
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let replaced = self
             .live
@@ -381,44 +680,14 @@ impl Inner {
             .ok()
             .and_then(|mut live| live.insert(id.to_string(), (generation, accepted.clone())));
         if let Some((_, old)) = replaced {
-            old.close().await;
+            H::close(&old).await;
         }
-        // A server whose application does not accept fast enough still
-        // serves the connection; only the handle is not delivered.
-        let _ = self.accepted.try_send(accepted.clone());
-        accepted.closed().await;
+        H::closed(&accepted).await;
         if let Ok(mut live) = self.live.lock()
             && live.get(&*id).is_some_and(|(g, _)| *g == generation)
         {
             live.remove(&*id);
         }
-        drop(counted);
-    }
-
-    fn start<P: Protocol, S>(
-        &self,
-        ws: tokio_tungstenite::WebSocketStream<S>,
-        id: &Arc<str>,
-        router: Router<P>,
-    ) -> Connection<P>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let mut config = self.config.endpoint.clone();
-        config.role = Role::Csms;
-        config.id_seed = super::random_seed();
-        let endpoint = Endpoint::new(config, Instant::now().into_std());
-        connection::spawn(
-            ws,
-            Driver {
-                endpoint,
-                router,
-                keepalive: self.config.keepalive,
-                context: Context {
-                    charge_point_id: Arc::clone(id),
-                },
-            },
-        )
     }
 
     /// Reads the id, picks the subprotocol and asks the auth hook.
