@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ocpp_examples::sim::{StationOptions, run_station};
-use ocpp_rpc::tokio::{Router, Routers, Server, ServerConfig};
-use ocpp_types::{Version, v16, v21, v201};
+use ocpp_examples::sim::{Scenario, SimError, StationOptions, run_station};
+use ocpp_rpc::tokio::{Accepted, Router, Routers, Server, ServerConfig};
+use ocpp_types::{BoundedString, Version, v16, v21, v201};
+use tokio::sync::watch;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -44,10 +45,10 @@ fn now() -> String {
 }
 
 macro_rules! v2x_router {
-    ($m:ident, $seen:expr) => {
+    ($m:ident, $seen:expr, $boot:expr) => {
         Router::new()
             .on(handler!($seen, $m::BootNotificationRequest, |_r| "BootNotification".into(),
-                {"currentTime": now(), "interval": 2, "status": "Accepted"}))
+                {"currentTime": now(), "interval": 2, "status": $boot}))
             .on(handler!($seen, $m::HeartbeatRequest, |_r| "Heartbeat".into(),
                 {"currentTime": now()}))
             .on(handler!($seen, $m::StatusNotificationRequest,
@@ -61,7 +62,8 @@ macro_rules! v2x_router {
     };
 }
 
-fn routers(seen: &Seen) -> Routers {
+/// The CSMS, answering every BootNotification with `boot`.
+fn routers_booting(seen: &Seen, boot: &'static str) -> Routers {
     Routers {
         v16: Router::new()
             .on(
@@ -98,24 +100,34 @@ fn routers(seen: &Seen) -> Routers {
                 |_r| "MeterValues".into(),
                 {}
             )),
-        v201: v2x_router!(v201, seen),
-        v21: v2x_router!(v21, seen),
+        v201: v2x_router!(v201, seen, boot),
+        v21: v2x_router!(v21, seen, boot),
     }
 }
 
-/// Runs one station of `version` for one session; the CSMS's lines.
-async fn one_session(version: Version, id: &str) -> Vec<String> {
-    let seen = Seen::default();
+async fn csms(seen: &Seen, boot: &'static str) -> Server {
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    let server = Server::bind(addr, ServerConfig::default(), routers(&seen))
+    Server::bind(addr, ServerConfig::default(), routers_booting(seen, boot))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Options with short sessions, ticks and timeouts.
+fn short(server: &Server, id: &str, version: Version) -> StationOptions {
     let url = format!("ws://{}/ocpp", server.local_addr());
     let mut options = StationOptions::new(url, id, version);
     options.session_time = Duration::from_secs(3);
     options.tick = Duration::from_millis(500);
     options.sample_secs = 1;
     options.step_timeout = Duration::from_secs(8);
+    options
+}
+
+/// Runs one station of `version` for one session; the CSMS's lines.
+async fn one_session(version: Version, id: &str) -> Vec<String> {
+    let seen = Seen::default();
+    let server = csms(&seen, "Accepted").await;
+    let options = short(&server, id, version);
     let report = timeout(LIMIT, run_station(options))
         .await
         .expect("the station finishes in time")
@@ -177,4 +189,67 @@ async fn a_201_station_charges_one_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_21_station_charges_one_session() {
     assert_2x_session(&one_session(Version::V21, "SIM-21").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_boot_fails_the_station() {
+    let seen = Seen::default();
+    let server = csms(&seen, "Rejected").await;
+    let result = timeout(LIMIT, run_station(short(&server, "SIM-R", Version::V21)))
+        .await
+        .unwrap();
+    assert_eq!(result, Err(SimError::NotAccepted { id: "SIM-R".into() }));
+}
+
+/// Waits until the CSMS has seen `n` lines starting with `prefix`.
+async fn seen_at_least(seen: &Seen, prefix: &str, n: usize) {
+    timeout(LIMIT, async {
+        while count(&seen.lock().unwrap(), prefix) < n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_station_answers_commands_reboots_and_stops() {
+    let seen = Seen::default();
+    let server = csms(&seen, "Accepted").await;
+    let mut options = short(&server, "SIM-IDLE", Version::V16);
+    options.scenario = Scenario::Idle;
+    let (stop, stopped) = watch::channel(false);
+    options.stop = Some(stopped);
+    let station = tokio::spawn(run_station(options));
+    seen_at_least(&seen, "SIM-IDLE BootNotification", 1).await;
+    let Some(Accepted::V16(cp)) = server.connection("SIM-IDLE") else {
+        panic!("a 1.6 connection");
+    };
+    let answer = cp
+        .call(v16::DataTransferRequest {
+            data: None,
+            message_id: None,
+            vendor_id: BoundedString::new_unchecked("com.example"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.status, v16::DataTransferStatus::UnknownVendorId);
+    let answer = cp
+        .call(v16::UnlockConnectorRequest { connector_id: 1 })
+        .await
+        .unwrap();
+    assert_eq!(answer.status, v16::UnlockStatus::Unlocked);
+    let answer = cp
+        .call(v16::ResetRequest {
+            kind: v16::ResetType::Soft,
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.status, v16::ResetStatus::Accepted);
+    // Restarted from its snapshot, the station boots again.
+    seen_at_least(&seen, "SIM-IDLE BootNotification", 2).await;
+    stop.send(true).unwrap();
+    let report = timeout(LIMIT, station).await.unwrap().unwrap().unwrap();
+    assert_eq!(report.sessions, 0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
 }
