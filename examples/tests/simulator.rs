@@ -2,115 +2,17 @@
 //! version: the report adds up and the CSMS saw the transaction start,
 //! advance and end. Bounded in time; every step uses short intervals.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+mod simulator_csms;
+
 use std::time::Duration;
 
 use ocpp_examples::sim::{Scenario, SimError, StationOptions, run_station};
-use ocpp_rpc::tokio::{Accepted, Router, Routers, Server, ServerConfig};
-use ocpp_types::{BoundedString, Version, v16, v21, v201};
+use ocpp_rpc::tokio::{Accepted, Server};
+use ocpp_types::{BoundedString, Version, v16};
 use tokio::sync::watch;
 use tokio::time::timeout;
 
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// What the CSMS saw, one line per call: `id action[ detail]`.
-type Seen = Arc<Mutex<Vec<String>>>;
-
-fn note(seen: &Seen, id: &str, line: String) {
-    seen.lock().unwrap().push(format!("{id} {line}"));
-}
-
-/// A typed answer from JSON (the field lists are long).
-macro_rules! reply {
-    ($($json:tt)+) => {
-        Ok(serde_json::from_value(serde_json::json!($($json)+)).unwrap())
-    };
-}
-
-/// A handler that notes the call (with a detail of the request) and
-/// answers the JSON.
-macro_rules! handler {
-    ($seen:expr, $req:ty, |$r:ident| $detail:expr, $($json:tt)+) => {{
-        let seen = Arc::clone(&$seen);
-        move |ctx: ocpp_rpc::tokio::Context, $r: $req| {
-            note(&seen, &ctx.charge_point_id, $detail);
-            async move { reply!($($json)+) }
-        }
-    }};
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-macro_rules! v2x_router {
-    ($m:ident, $seen:expr, $boot:expr) => {
-        Router::new()
-            .on(handler!($seen, $m::BootNotificationRequest, |_r| "BootNotification".into(),
-                {"currentTime": now(), "interval": 2, "status": $boot}))
-            .on(handler!($seen, $m::HeartbeatRequest, |_r| "Heartbeat".into(),
-                {"currentTime": now()}))
-            .on(handler!($seen, $m::StatusNotificationRequest,
-                |r| format!("StatusNotification {:?}", r.connector_status), {}))
-            .on(handler!($seen, $m::AuthorizeRequest, |_r| "Authorize".into(),
-                {"idTokenInfo": {"status": "Accepted"}}))
-            .on(handler!($seen, $m::TransactionEventRequest,
-                |r| format!("TransactionEvent {:?}", r.event_type), {}))
-            .on(handler!($seen, $m::MeterValuesRequest, |_r| "MeterValues".into(), {}))
-            .on(handler!($seen, $m::NotifyEventRequest, |_r| "NotifyEvent".into(), {}))
-    };
-}
-
-/// The CSMS, answering every BootNotification with `boot`.
-fn routers_booting(seen: &Seen, boot: &'static str) -> Routers {
-    Routers {
-        v16: Router::new()
-            .on(
-                handler!(seen, v16::BootNotificationRequest, |_r| "BootNotification".into(),
-                {"currentTime": now(), "interval": 2, "status": "Accepted"}),
-            )
-            .on(
-                handler!(seen, v16::HeartbeatRequest, |_r| "Heartbeat".into(),
-                {"currentTime": now()}),
-            )
-            .on(handler!(
-                seen,
-                v16::StatusNotificationRequest,
-                |r| format!("StatusNotification {:?}", r.status),
-                {}
-            ))
-            .on(
-                handler!(seen, v16::AuthorizeRequest, |_r| "Authorize".into(),
-                {"idTagInfo": {"status": "Accepted"}}),
-            )
-            .on(
-                handler!(seen, v16::StartTransactionRequest, |_r| "StartTransaction".into(),
-                {"idTagInfo": {"status": "Accepted"}, "transactionId": 42}),
-            )
-            .on(handler!(
-                seen,
-                v16::StopTransactionRequest,
-                |r| format!("StopTransaction {}", r.meter_stop),
-                {}
-            ))
-            .on(handler!(
-                seen,
-                v16::MeterValuesRequest,
-                |_r| "MeterValues".into(),
-                {}
-            )),
-        v201: v2x_router!(v201, seen, boot),
-        v21: v2x_router!(v21, seen, boot),
-    }
-}
-
-async fn csms(seen: &Seen, boot: &'static str) -> Server {
-    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    Server::bind(addr, ServerConfig::default(), routers_booting(seen, boot))
-        .await
-        .unwrap()
-}
+use simulator_csms::{LIMIT, Seen, count, csms, seen_at_least};
 
 /// Options with short sessions, ticks and timeouts.
 fn short(server: &Server, id: &str, version: Version) -> StationOptions {
@@ -147,10 +49,6 @@ async fn one_session(version: Version, id: &str) -> Vec<String> {
     seen.into_iter()
         .map(|l| l[id.len() + 1..].to_owned())
         .collect()
-}
-
-fn count(seen: &[String], prefix: &str) -> usize {
-    seen.iter().filter(|l| l.starts_with(prefix)).count()
 }
 
 fn position(seen: &[String], prefix: &str) -> usize {
@@ -199,17 +97,6 @@ async fn a_rejected_boot_fails_the_station() {
         .await
         .unwrap();
     assert_eq!(result, Err(SimError::NotAccepted { id: "SIM-R".into() }));
-}
-
-/// Waits until the CSMS has seen `n` lines starting with `prefix`.
-async fn seen_at_least(seen: &Seen, prefix: &str, n: usize) {
-    timeout(LIMIT, async {
-        while count(&seen.lock().unwrap(), prefix) < n {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
