@@ -190,10 +190,13 @@ impl<C: Machine, S: Machine> Link<C, S> {
         panic!("the machines kept talking for {MAX_STEPS} steps");
     }
 
-    /// Moves the clock by `by`, fires the timeouts that fell due on both
-    /// sides (earliest first), and drives.
+    /// Carries what is already written, then moves the clock by `by`,
+    /// firing the timeouts that fall due on both sides (earliest first)
+    /// and driving after each.
     pub fn advance(&mut self, by: Duration) {
         let until = self.now + by;
+        // What was written before time moves arrives before it moves.
+        self.drive();
         loop {
             let next = [self.charge_point.poll_timeout(), self.csms.poll_timeout()]
                 .into_iter()
