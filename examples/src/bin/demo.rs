@@ -319,8 +319,8 @@ async fn run() -> Result<bool, Failure> {
 
     let seen = seen.lock().map_err(|_| "lock poisoned")?;
     println!(
-        "\n{:<8} {:<7} {:>8} {:>10} {:>7} {:>7}  errors",
-        "charger", "version", "sessions", "energy Wh", "sent", "recv"
+        "\n{:<8} {:<7} {:>8} {:>10} {:>18}  errors",
+        "charger", "version", "sessions", "energy Wh", "frames sent/recv"
     );
     for &(id, _) in &STATIONS {
         let Some(charger) = seen.get(id) else {
@@ -334,8 +334,10 @@ async fn run() -> Result<bool, Failure> {
             .map_or((0, 0), |r| (r.frames_sent, r.frames_received));
         let errors = charger.errors.len() + reports.get(id).map_or(0, |r| r.errors.len());
         println!(
-            "{id:<8} {:<7} {:>8} {energy:>10} {sent:>7} {received:>7}  {errors}",
-            charger.version, charger.ended
+            "{id:<8} {:<7} {:>8} {energy:>10} {:>18}  {errors}",
+            charger.version,
+            charger.ended,
+            format!("{sent}/{received}")
         );
         let mut failed = Vec::new();
         if !charger.booted {
