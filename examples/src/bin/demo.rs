@@ -259,7 +259,7 @@ fn options(addr: SocketAddr, id: &str, version: Version) -> StationOptions {
 /// Runs the CSMS and the stations; whether every check passed.
 async fn run() -> Result<bool, Failure> {
     let seen = Seen::default();
-    let mut server = Server::bind_machines(
+    let server = Server::bind_machines(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         ServerConfig::default(),
         session,
@@ -268,19 +268,28 @@ async fn run() -> Result<bool, Failure> {
     let addr = server.local_addr();
     println!("CSMS listening on ws://{addr}/ocpp/<id> for ocpp1.6, ocpp2.0.1 and ocpp2.1\n");
 
+    // Accepting before the stations start, so each session's events are
+    // read from the first.
+    let acceptor = tokio::spawn({
+        let seen = Arc::clone(&seen);
+        let mut server = server;
+        async move {
+            let mut applications = Vec::new();
+            for _ in 0..STATIONS.len() {
+                match timeout(STEP, server.accept()).await {
+                    Ok(Some(hosted)) => {
+                        applications.push(tokio::spawn(application(hosted, Arc::clone(&seen))));
+                    }
+                    _ => return (server, applications, false),
+                }
+            }
+            (server, applications, true)
+        }
+    });
     let stations: Vec<(&str, JoinHandle<_>)> = STATIONS
         .iter()
         .map(|&(id, version)| (id, tokio::spawn(run_station(options(addr, id, version)))))
         .collect();
-
-    let mut applications = Vec::new();
-    for _ in 0..STATIONS.len() {
-        let hosted = timeout(STEP, server.accept())
-            .await
-            .map_err(|_| "a station did not connect in time")?
-            .ok_or("the server stopped")?;
-        applications.push(tokio::spawn(application(hosted, Arc::clone(&seen))));
-    }
 
     let mut ok = true;
     let mut reports: BTreeMap<String, StationReport> = BTreeMap::new();
@@ -307,6 +316,13 @@ async fn run() -> Result<bool, Failure> {
                 reports.insert(id.to_owned(), report);
             }
         }
+    }
+    let (server, applications, all_connected) = timeout(STEP, acceptor)
+        .await
+        .map_err(|_| "the acceptor did not finish")??;
+    if !all_connected {
+        ok = false;
+        println!("FAILED: not every station connected in time");
     }
     // The stations closed their connections; the sessions end with them.
     for application in applications {
