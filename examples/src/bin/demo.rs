@@ -3,7 +3,7 @@
 //! crates' public API.
 //!
 //! The CSMS is [`Server::bind_machines`] hosting one sans-IO
-//! [`csms::Session`] per connection, all three versions on one port, with
+//! [`Session`] per connection, all three versions on one port, with
 //! [`Config::open`] answering boots, tokens and 1.6 transaction ids. A
 //! task per connection reads the session's events and records per charger
 //! its version, boot, status changes and transactions with the energy the
