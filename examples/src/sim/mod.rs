@@ -3,8 +3,9 @@
 //! [`ocpp_rpc::tokio::run_client`].
 //!
 //! [`run_station`] boots a station, then either charges `sessions` times
-//! (plug in, present a tag, meter rising energy, stop, unplug) or waits
-//! for CSMS commands until told to stop. The state machines answer the
+//! (plug in, present a tag, meter rising energy, stop, unplug), charges
+//! sessions the CSMS starts remotely, or waits for CSMS commands until
+//! told to stop. The state machines answer the
 //! CSMS themselves; the simulator plays the hardware: it switches the
 //! simulated power on [`StartCharging`](ocpp_rpc::charge_point::v16::Event::StartCharging)
 //! and off on `StopCharging`, unlocks at once, answers DataTransfer with
@@ -262,9 +263,10 @@ where
         println!("{}: booted", self.options.id);
         match self.options.scenario {
             Scenario::Idle => self.idle().await,
-            Scenario::Session => {
+            Scenario::Session | Scenario::Remote => {
+                let remote = self.options.scenario == Scenario::Remote;
                 for n in 1..=self.options.sessions {
-                    self.session(n).await?;
+                    self.session(n, remote).await?;
                 }
                 self.drain().await
             }
@@ -293,7 +295,8 @@ where
         }
     }
 
-    async fn session(&mut self, n: u32) -> Result<(), SimError> {
+    /// One session; `remote`: started by the CSMS rather than by the tag.
+    async fn session(&mut self, n: u32, remote: bool) -> Result<(), SimError> {
         const CONNECTOR: u32 = 1;
         let id = self.id();
         let tag = self.options.tag();
@@ -302,9 +305,14 @@ where
         self.with(move |m, now| {
             m.meter(now, CONNECTOR, energy, 0);
             m.plug(now, CONNECTOR);
-            m.present(now, CONNECTOR, &start_tag);
+            if !remote {
+                m.present(now, CONNECTOR, &start_tag);
+            }
         })
         .await?;
+        if remote {
+            println!("{id}: plugged in, waiting for a remote start");
+        }
         self.wait_for("the transaction to start", |h| {
             *h == Happened::StartCharging(CONNECTOR)
         })

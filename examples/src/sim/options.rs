@@ -13,6 +13,11 @@ pub enum Scenario {
     Session,
     /// Wait for CSMS commands until told to stop.
     Idle,
+    /// Charge `sessions` times, each started by the CSMS: plug in, wait
+    /// for a remote start (1.6 RemoteStartTransaction, 2.x
+    /// RequestStartTransaction, with the station's [tag](StationOptions::tag)),
+    /// meter, stop with the tag, unplug.
+    Remote,
 }
 
 /// How one station runs.
@@ -110,7 +115,7 @@ pub struct CommandLine {
 
 /// The command line's usage text.
 pub const USAGE: &str = "usage: charge-point --url ws://host:port/path/ID --version 1.6|2.0.1|2.1 \
-[--password P] [--connectors N] [--count K] [--scenario session|idle] [--sessions S] \
+[--password P] [--connectors N] [--count K] [--scenario session|idle|remote] [--sessions S] \
 [--session-secs T] [--power W] [--verbose]";
 
 impl CommandLine {
@@ -160,7 +165,12 @@ impl CommandLine {
                     station.scenario = match value.as_str() {
                         "session" => Scenario::Session,
                         "idle" => Scenario::Idle,
-                        _ => return Err(format!("--scenario {value}: expected session or idle")),
+                        "remote" => Scenario::Remote,
+                        _ => {
+                            return Err(format!(
+                                "--scenario {value}: expected session, idle or remote"
+                            ));
+                        }
                     }
                 }
                 _ => return Err(format!("unknown option {arg}")),

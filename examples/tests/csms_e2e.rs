@@ -1,0 +1,404 @@
+//! The `csms` example end to end on loopback: simulated chargers of every
+//! version against it, its HTTP API, its SQLite file across a restart,
+//! refused connections and a charger that vanishes. Every wait is bounded.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use ocpp_examples::csms::{self, Options, Running};
+use ocpp_examples::sim::{Scenario, StationOptions, StationReport, run_station};
+use ocpp_rpc::tokio::Keepalive;
+use ocpp_types::Version;
+use serde_json::{Value, json};
+use tokio::time::{sleep, timeout};
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// The longest any one test step may take.
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+async fn start(db: &Path, open: bool) -> Running {
+    let mut options = Options::new(loopback(), loopback(), db);
+    options.open = open;
+    // Short, so that a vanished charger is noticed quickly.
+    options.keepalive = Keepalive {
+        ping_interval: Some(Duration::from_millis(200)),
+        pong_timeout: Duration::from_millis(400),
+    };
+    options.command_timeout = Duration::from_secs(5);
+    csms::start(options).await.expect("the CSMS starts")
+}
+
+/// The API client of one CSMS.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(running: &Running) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: format!("http://{}/api", running.api_addr),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = timeout(LIMIT, request.send())
+            .await
+            .expect("the API answers in time")
+            .expect("the API answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, body)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    /// Registers a charger with a password and its station's tag.
+    async fn register(&self, station: &StationOptions, password: &str) {
+        let (status, _) = self
+            .put(
+                &format!("/chargers/{}", station.id),
+                json!({ "password": password }),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let (status, _) = self
+            .put(
+                &format!("/id-tokens/{}", station.tag()),
+                json!({ "status": "Accepted" }),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+
+    /// Waits until `check` holds for the charger's entry in the list.
+    async fn wait_for_charger(&self, id: &str, what: &str, check: impl Fn(&Value) -> bool) {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let (_, list) = self.get("/chargers").await;
+            let entry = list
+                .as_array()
+                .and_then(|l| l.iter().find(|c| c["id"] == id))
+                .cloned();
+            if entry.as_ref().is_some_and(&check) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id}: not {what} in time: {entry:?}"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn station(running: &Running, id: &str, version: Version, password: &str) -> StationOptions {
+    let mut options = StationOptions::new(format!("ws://{}/ocpp", running.ocpp_addr), id, version);
+    options.password = Some(password.to_owned());
+    options.session_time = Duration::from_secs(2);
+    options.tick = Duration::from_millis(500);
+    options.sample_secs = 1;
+    options.step_timeout = Duration::from_secs(10);
+    options
+}
+
+async fn finish(
+    task: tokio::task::JoinHandle<Result<StationReport, ocpp_examples::sim::SimError>>,
+) -> StationReport {
+    let report = timeout(LIMIT, task)
+        .await
+        .expect("the station finishes in time")
+        .expect("the station's task")
+        .expect("the station succeeds");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.energy_wh > 0, "{report}");
+    report
+}
+
+/// The transactions of `charger` from the API.
+async fn transactions(api: &Api, charger: &str) -> Vec<Value> {
+    let (status, body) = api.get(&format!("/chargers/{charger}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["sessions"].as_array().cloned().unwrap_or_default()
+}
+
+/// One ended transaction per report, with the energy the station metered.
+async fn assert_sessions_stored(api: &Api, report: &StationReport) {
+    let sessions = transactions(api, &report.id).await;
+    assert_eq!(sessions.len(), 1, "{}: {sessions:?}", report.id);
+    let tx = &sessions[0];
+    assert!(tx["ended_at"].is_string(), "{tx}");
+    assert_eq!(
+        tx["energy_wh"].as_f64(),
+        Some(report.energy_wh as f64),
+        "{}: {tx}",
+        report.id
+    );
+    assert!(tx["samples"].as_i64().unwrap_or(0) > 0, "{tx}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("csms.sqlite");
+    let running = start(&db, false).await;
+    let api = Api::new(&running);
+    let stations = [
+        station(&running, "CP-16", Version::V16, "secret-16"),
+        station(&running, "CP-201", Version::V201, "secret-201"),
+        station(&running, "CP-21", Version::V21, "secret-21"),
+    ];
+    for (s, password) in stations
+        .iter()
+        .zip(["secret-16", "secret-201", "secret-21"])
+    {
+        api.register(s, password).await;
+    }
+    let tasks: Vec<_> = stations
+        .iter()
+        .map(|s| tokio::spawn(run_station(s.clone())))
+        .collect();
+    let mut reports = Vec::new();
+    for task in tasks {
+        reports.push(finish(task).await);
+    }
+    for report in &reports {
+        assert_sessions_stored(&api, report).await;
+    }
+    let (_, list) = api.get("/chargers").await;
+    let before: Vec<(String, i64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["frames"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(before.len(), 3, "{list}");
+    let (_, all) = api.get("/transactions").await;
+    running.shutdown().await;
+
+    // The same file, a new process: everything is still there.
+    let running = start(&db, false).await;
+    let api = Api::new(&running);
+    let (_, again) = api.get("/transactions").await;
+    assert_eq!(again, all);
+    let (_, list) = api.get("/chargers").await;
+    for c in list.as_array().unwrap() {
+        assert_eq!(c["online"], false, "{c}");
+        assert_eq!(c["registration"], "Accepted", "{c}");
+        let frames = c["frames"].as_i64().unwrap();
+        let seen = before
+            .iter()
+            .find(|(id, _)| c["id"] == id.as_str())
+            .unwrap()
+            .1;
+        // The audit log is complete once the CSMS has shut down.
+        assert!(frames >= seen && frames > 10, "{c}");
+    }
+    // A charger registered before the restart still gets in, and its 1.6
+    // transaction id continues the stored sequence.
+    let again = station(&running, "CP-16", Version::V16, "secret-16");
+    let report = finish(tokio::spawn(run_station(again))).await;
+    let sessions = transactions(&api, "CP-16").await;
+    assert_eq!(sessions.len(), 2, "{report}: {sessions:?}");
+    let ids: Vec<&str> = sessions.iter().filter_map(|t| t["id"].as_str()).collect();
+    assert!(ids.contains(&"1") && ids.contains(&"2"), "{ids:?}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_start_through_the_api_produces_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(&dir.path().join("csms.sqlite"), false).await;
+    let api = Api::new(&running);
+    let mut v16 = station(&running, "RS-16", Version::V16, "pw");
+    let mut v201 = station(&running, "RS-201", Version::V201, "pw");
+    for s in [&mut v16, &mut v201] {
+        s.scenario = Scenario::Remote;
+        api.register(s, "pw").await;
+    }
+    let tasks = [
+        tokio::spawn(run_station(v16.clone())),
+        tokio::spawn(run_station(v201.clone())),
+    ];
+    for s in [&v16, &v201] {
+        api.wait_for_charger(&s.id, "booted", |c| c["registration"] == "Accepted")
+            .await;
+    }
+    let (status, body) = api
+        .post(
+            "/chargers/RS-16/commands/RemoteStartTransaction",
+            json!({ "idTag": v16.tag(), "connectorId": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["response"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
+    let (status, body) = api
+        .post(
+            "/chargers/RS-201/commands/RequestStartTransaction",
+            json!({
+                "idToken": { "idToken": v201.tag(), "type": "ISO14443" },
+                "evseId": 1,
+                "remoteStartId": 7
+            }),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["response"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
+    // Commands the route refuses, each with its status.
+    let cases = [
+        (
+            "/chargers/NOPE/commands/Reset",
+            json!({"type": "Soft"}),
+            404,
+        ),
+        ("/chargers/RS-16/commands/NoSuchAction", json!({}), 400),
+        (
+            "/chargers/RS-16/commands/Reset",
+            json!({"type": "Sideways"}),
+            400,
+        ),
+        (
+            "/chargers/RS-16/commands/BootNotification",
+            json!({"chargePointVendor": "X", "chargePointModel": "Y"}),
+            400,
+        ),
+    ];
+    for (path, body, want) in cases {
+        let (status, answer) = api.post(path, body).await;
+        assert_eq!(status, want, "{path}: {answer}");
+        assert!(answer["error"].is_string(), "{path}: {answer}");
+    }
+    let [t16, t201] = tasks;
+    for report in [finish(t16).await, finish(t201).await] {
+        assert_eq!(report.sessions, 1);
+        assert_sessions_stored(&api, &report).await;
+    }
+    // The 1.6 transaction id came from the database's sequence.
+    assert_eq!(transactions(&api, "RS-16").await[0]["id"], "1");
+    // Gone now: a command finds the charger offline.
+    let (status, _) = api
+        .post("/chargers/RS-16/commands/Reset", json!({"type": "Soft"}))
+        .await;
+    assert_eq!(status, 409);
+    running.shutdown().await;
+}
+
+/// A WebSocket handshake as a 1.6 charger, with an optional password; the
+/// HTTP status of a refusal, or the open socket.
+async fn handshake(
+    running: &Running,
+    id: &str,
+    password: Option<&str>,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, u16> {
+    let url = format!("ws://{}/ocpp/{id}", running.ocpp_addr);
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
+    if let Some(password) = password {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{password}"));
+        headers.insert("Authorization", format!("Basic {basic}").parse().unwrap());
+    }
+    let tcp = tokio::net::TcpStream::connect(running.ocpp_addr)
+        .await
+        .unwrap();
+    match timeout(LIMIT, tokio_tungstenite::client_async(request, tcp))
+        .await
+        .expect("the handshake ends in time")
+    {
+        Ok((ws, _)) => Ok(ws),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("{id}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_and_unknown_chargers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(&dir.path().join("csms.sqlite"), false).await;
+    let api = Api::new(&running);
+    let (status, _) = api
+        .put("/chargers/CP-1", json!({"password": "right"}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        handshake(&running, "CP-1", Some("wrong")).await.err(),
+        Some(401)
+    );
+    assert_eq!(handshake(&running, "CP-1", None).await.err(), Some(401));
+    assert_eq!(
+        handshake(&running, "CP-9", Some("right")).await.err(),
+        Some(404)
+    );
+    let ws = handshake(&running, "CP-1", Some("right")).await;
+    assert!(ws.is_ok(), "the right password is accepted");
+    // Only known chargers were stored.
+    let (_, list) = api.get("/chargers").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    drop(ws);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charger_that_vanishes_is_marked_offline_within_the_ping_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(&dir.path().join("csms.sqlite"), true).await;
+    let api = Api::new(&running);
+    // Open mode: an unknown charger is registered as it connects.
+    let mut ws = handshake(&running, "GONE", None).await.expect("accepted");
+    let boot = r#"[2,"1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
+    ws.send(tungstenite::Message::text(boot)).await.unwrap();
+    let answer = timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap();
+    assert!(answer.to_text().unwrap().contains("Accepted"), "{answer}");
+    api.wait_for_charger("GONE", "online", |c| c["online"] == true)
+        .await;
+    // From now on nothing is read: pings go unanswered.
+    let went = tokio::time::Instant::now();
+    api.wait_for_charger("GONE", "offline", |c| c["online"] == false)
+        .await;
+    // One ping interval plus the pong timeout, with slack for a busy machine.
+    assert!(
+        went.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        went.elapsed()
+    );
+    drop(ws);
+    running.shutdown().await;
+}
