@@ -306,6 +306,37 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
         assert_eq!(status, want, "{path}: {answer}");
         assert!(answer["error"].is_string(), "{path}: {answer}");
     }
+    // A charging profile on the running 2.0.1 session, then the schedule
+    // it makes.
+    let profile = json!({
+        "evseId": 1,
+        "chargingProfile": {
+            "id": 1, "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Relative",
+            "chargingSchedule": [{
+                "id": 1, "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7400.0}]
+            }]
+        }
+    });
+    let (status, body) = api
+        .post("/chargers/RS-201/commands/SetChargingProfile", profile)
+        .await;
+    assert_eq!(
+        (status, &body["response"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
+    let (status, body) = api
+        .post(
+            "/chargers/RS-201/commands/GetCompositeSchedule",
+            json!({"evseId": 1, "duration": 60, "chargingRateUnit": "W"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let limit = &body["response"]["schedule"]["chargingSchedulePeriod"][0]["limit"];
+    assert_eq!(limit.as_f64(), Some(7400.0), "{body}");
     let [t16, t201] = tasks;
     for report in [finish(t16).await, finish(t201).await] {
         assert_eq!(report.sessions, 1);

@@ -46,6 +46,12 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// A JSON body, refused with a JSON error (axum's `Json` answers in text).
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+}
+
 fn ok(value: impl serde::Serialize) -> ApiResult {
     Ok(Json(value).into_response())
 }
@@ -107,8 +113,9 @@ struct Registration {
 async fn register(
     State(service): Shared,
     Path(id): Path<String>,
-    Json(body): Json<Registration>,
+    bytes: axum::body::Bytes,
 ) -> ApiResult {
+    let body: Registration = body(&bytes)?;
     if id.is_empty() || id.len() > 48 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -239,8 +246,9 @@ struct TokenBody {
 async fn put_id_token(
     State(service): Shared,
     Path(token): Path<String>,
-    Json(body): Json<TokenBody>,
+    bytes: axum::body::Bytes,
 ) -> ApiResult {
+    let body: TokenBody = body(&bytes)?;
     if token.is_empty() || token.len() > 36 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
