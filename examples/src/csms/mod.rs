@@ -34,8 +34,6 @@ use ocpp_rpc::tokio::{Keepalive, Server, ServerConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use audited::Audited;
-pub use service::{CommandFailure, version_name};
 pub use store::{
     AuditFrame, ChargerRow, ConnectorRow, IdTokenRow, Store, StoreError, TransactionRow,
 };

@@ -409,9 +409,26 @@ impl Service {
                 self.save_state(id, handle).await;
             }
             Event::TransactionUpdated { id: tx, samples } => {
+                // The energy so far, as the session reckons it.
+                let key = tx.clone();
+                let energy = handle
+                    .with(move |m, _| {
+                        m.session
+                            .transactions()
+                            .get(&key)
+                            .and_then(|r| r.energy_wh())
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(decimal);
                 self.db("meter values", move |s| {
                     s.touch(&charger, &now_text())?;
-                    s.samples(&charger, Some(&tx), None, &rows(&samples))
+                    s.samples(&charger, Some(&tx), None, &rows(&samples))?;
+                    match energy {
+                        Some(wh) => s.transaction_progress(&charger, &tx, wh),
+                        None => Ok(()),
+                    }
                 })
                 .await;
             }

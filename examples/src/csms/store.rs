@@ -147,7 +147,7 @@ pub struct TransactionRow {
     pub meter_start_wh: Option<f64>,
     /// The energy register at the end, Wh.
     pub meter_stop_wh: Option<f64>,
-    /// The energy delivered, Wh (once ended).
+    /// The energy delivered, Wh (so far, while running).
     pub energy_wh: Option<f64>,
     /// When it started (RFC 3339).
     pub started_at: String,
@@ -540,6 +540,21 @@ impl Store {
                 t.meter_start_wh,
                 t.started_at
             ],
+        )?;
+        Ok(())
+    }
+
+    /// The energy a running transaction delivered so far.
+    pub fn transaction_progress(
+        &self,
+        charger_id: &str,
+        id: &str,
+        energy_wh: f64,
+    ) -> StoreResult<()> {
+        self.lock().execute(
+            "UPDATE transactions SET energy_wh = ?3 \
+             WHERE charger_id = ?1 AND id = ?2 AND ended_at IS NULL",
+            params![charger_id, id, energy_wh],
         )?;
         Ok(())
     }
