@@ -337,6 +337,28 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
     assert_eq!(status, 200, "{body}");
     let limit = &body["response"]["schedule"]["chargingSchedulePeriod"][0]["limit"];
     assert_eq!(limit.as_f64(), Some(7400.0), "{body}");
+    let (status, body) = api
+        .post(
+            "/chargers/RS-201/commands/ClearChargingProfile",
+            json!({"chargingProfileId": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["response"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
+    let (status, body) = api
+        .post(
+            "/chargers/RS-16/commands/TriggerMessage",
+            json!({"requestedMessage": "Heartbeat"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["response"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
     let [t16, t201] = tasks;
     for report in [finish(t16).await, finish(t201).await] {
         assert_eq!(report.sessions, 1);

@@ -56,3 +56,36 @@ impl TlsFiles {
             .map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+    #[test]
+    fn reads_pem_files_with_and_without_a_client_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let path = |name: &str| dir.path().join(name);
+        std::fs::write(path("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+        std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+        let mut files = TlsFiles {
+            cert: path("cert.pem"),
+            key: path("key.pem"),
+            client_ca: None,
+        };
+        assert!(files.server_config().is_ok());
+        files.client_ca = Some(path("ca.pem"));
+        assert!(files.server_config().is_ok());
+        files.key = path("missing.pem");
+        assert!(files.server_config().unwrap_err().contains("missing.pem"));
+    }
+}
