@@ -1,14 +1,15 @@
 //! A [`Session`] that hands every frame in and out to the audit log, and
 //! leaves its durable state behind when the connection ends.
 
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
-use ocpp_rpc::csms::{Event, Session, SessionState};
+use ocpp_rpc::csms::{Event, Session};
 use ocpp_rpc::machine::Machine;
 
+use super::service::States;
 use super::store::AuditFrame;
 
 /// The CSMS machine of one connection.
@@ -19,8 +20,8 @@ pub struct Audited {
     pub id: Arc<str>,
     /// The audit writer (`None` is its stop signal, never sent here).
     pub audit: Sender<Option<AuditFrame>>,
-    /// The session's state once the connection closed.
-    pub last_state: Arc<Mutex<Option<SessionState>>>,
+    /// Where the session leaves its state when the connection closes.
+    pub states: States,
 }
 
 impl Audited {
@@ -50,8 +51,8 @@ impl Machine for Audited {
     }
     fn handle_closed(&mut self, now: Instant) {
         self.session.handle_closed(now);
-        if let Ok(mut slot) = self.last_state.lock() {
-            *slot = Some(self.session.snapshot());
+        if let Ok(mut states) = self.states.lock() {
+            states.insert(self.id.to_string(), self.session.snapshot());
         }
     }
     fn poll_transmit(&mut self) -> Option<String> {

@@ -27,6 +27,8 @@ use super::store::{AuditFrame, NewTransaction, SampleRow, Store, StoreResult};
 
 type Answer = Result<AnyResponse, CallFailure>;
 type Waiting = Arc<Mutex<HashMap<CallId, oneshot::Sender<Answer>>>>;
+/// Charger id → what its last session knew.
+pub type States = Arc<Mutex<HashMap<String, SessionState>>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The maps stay consistent across a panicking holder: keep using them.
@@ -96,7 +98,7 @@ pub struct Service {
     chargers: Mutex<HashMap<String, Option<String>>>,
     verified: Verified,
     /// Charger id → what its last session knew.
-    states: Mutex<HashMap<String, SessionState>>,
+    states: States,
     live: Mutex<HashMap<String, Live>>,
     generation: AtomicU64,
     audit: Mutex<Sender<Option<AuditFrame>>>,
@@ -125,7 +127,7 @@ impl Service {
             command_timeout,
             chargers: Mutex::new(chargers),
             verified: Verified::default(),
-            states: Mutex::new(states),
+            states: Arc::new(Mutex::new(states)),
             live: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             audit: Mutex::new(audit),
@@ -220,7 +222,7 @@ impl Service {
             session,
             id: Arc::clone(&incoming.charge_point_id),
             audit: lock(&self.audit).clone(),
-            last_state: Arc::default(),
+            states: Arc::clone(&self.states),
         }
     }
 
@@ -241,11 +243,6 @@ impl Service {
             },
         );
         lock(&self.chargers).entry(id.clone()).or_insert(None);
-        let last_state = hosted
-            .handle
-            .with(|m, _| Arc::clone(&m.last_state))
-            .await
-            .ok();
         {
             let id = id.clone();
             self.db("connected", move |s| {
@@ -268,15 +265,12 @@ impl Service {
             current
         };
         lock(&waiting).clear();
-        let state = last_state.and_then(|slot| lock(&slot).take());
         if current {
-            let json = state
-                .as_ref()
+            // Left there by the machine as it heard the close.
+            let json = lock(&self.states)
+                .get(&id)
                 .and_then(|s| serde_json::to_string(s).ok())
                 .unwrap_or_default();
-            if let Some(state) = state {
-                lock(&self.states).insert(id.clone(), state);
-            }
             self.db("disconnected", move |s| {
                 if json.is_empty() {
                     s.touch(&id, &now_text())
