@@ -37,7 +37,6 @@ both_versions!(
     smart_charging,
     aligned_meter_values,
     faults_notify_and_unsupported_actions,
-    firmware_logs_and_certificates,
 );
 
 fn connected<P: Protocol>() -> Harness<P> {
@@ -779,62 +778,5 @@ fn faults_notify_and_unsupported_actions<P: Protocol>() {
         other => panic!("{other:?}"),
     }
     assert_eq!(h.ok("GetLocalListVersion", json!({}))["versionNumber"], 0);
-    h.assert_clean();
-}
-
-fn firmware_logs_and_certificates<P: Protocol>() {
-    let mut h = connected::<P>();
-    let r = h.ok(
-        "UpdateFirmware",
-        json!({"requestId": 11, "firmware": {"location": "https://fw.example/1.1", "retrieveDateTime": "2025-01-01T10:00:00Z"}}),
-    );
-    assert_eq!(r["status"], "Accepted");
-    assert!(
-        h.events
-            .iter()
-            .any(|e| matches!(e, Event::InstallFirmware(r) if r.request_id == 11))
-    );
-    let now = h.now();
-    h.cp()
-        .firmware_status(now, v21::FirmwareStatusEnum::Downloading, Some(11));
-    h.cp()
-        .firmware_status(now, v21::FirmwareStatusEnum::Installed, Some(11));
-    h.settle();
-    let statuses: Vec<_> = h
-        .received("FirmwareStatusNotification")
-        .iter()
-        .map(|p| p["status"].clone())
-        .collect();
-    assert_eq!(statuses, vec![json!("Downloading"), json!("Installed")]);
-
-    let r = h.ok(
-        "GetLog",
-        json!({"requestId": 12, "logType": "DiagnosticsLog", "log": {"remoteLocation": "https://logs.example/"}}),
-    );
-    assert_eq!(r["status"], "Accepted");
-    assert!(
-        h.events
-            .iter()
-            .any(|e| matches!(e, Event::UploadLogs(r) if r.request_id == 12))
-    );
-    h.cp()
-        .log_status(now, v21::UploadLogStatusEnum::Uploaded, Some(12));
-    h.settle();
-    assert_eq!(h.received("LogStatusNotification")[0]["status"], "Uploaded");
-
-    h.cp()
-        .sign_certificate(now, "-----BEGIN CERTIFICATE REQUEST-----", None);
-    h.settle();
-    assert_eq!(h.received("SignCertificate").len(), 1);
-    let r = h.ok(
-        "CertificateSigned",
-        json!({"certificateChain": "-----BEGIN CERTIFICATE-----"}),
-    );
-    assert_eq!(r["status"], "Accepted");
-    assert!(
-        h.events
-            .iter()
-            .any(|e| matches!(e, Event::CertificateSigned(_)))
-    );
     h.assert_clean();
 }

@@ -8,6 +8,7 @@ use ocpp_types::BoundedString;
 use ocpp_types::v21::{self, AnyRequest, AnyResponse, AttributeEnum, MutabilityEnum};
 
 use super::device_model::Lookup;
+use super::flows::AppCall;
 use super::state::Reservation;
 use super::transactions::token_key;
 use super::{ChargePoint, Event, Pending, Registration, status_info};
@@ -72,10 +73,10 @@ impl ChargePoint {
             },
             AnyRequest::TriggerMessage(r) => return self.trigger(now, &id, &r),
             AnyRequest::DataTransfer(r) => {
-                self.data_transfers.push(id.clone());
-                self.events
-                    .push_back(Event::DataTransfer { id, request: *r });
-                return;
+                return self.for_application(AppCall::DataTransfer, id, |id| Event::DataTransfer {
+                    id,
+                    request: *r,
+                });
             }
             AnyRequest::ReserveNow(r) => self.reserve(now, &r).into(),
             AnyRequest::CancelReservation(r) => {
@@ -171,33 +172,22 @@ impl ChargePoint {
                 .profiles
                 .get_composite_schedule_v21(&r, self.clock.at(now))
                 .into(),
-            AnyRequest::UpdateFirmware(r) => {
-                self.events.push_back(Event::InstallFirmware(r));
-                v21::UpdateFirmwareResponse {
-                    custom_data: None,
-                    status: v21::UpdateFirmwareStatusEnum::Accepted,
-                    status_info: None,
-                }
-                .into()
+            AnyRequest::UpdateFirmware(request) => {
+                let kind = AppCall::UpdateFirmware {
+                    request_id: request.request_id,
+                };
+                return self.for_application(kind, id, |id| Event::InstallFirmware { id, request });
             }
-            AnyRequest::GetLog(r) => {
-                self.events.push_back(Event::UploadLogs(r));
-                v21::GetLogResponse {
-                    custom_data: None,
-                    filename: None,
-                    status: v21::LogStatusEnum::Accepted,
-                    status_info: None,
-                }
-                .into()
+            AnyRequest::GetLog(request) => {
+                let kind = AppCall::GetLog {
+                    request_id: request.request_id,
+                };
+                return self.for_application(kind, id, |id| Event::UploadLogs { id, request });
             }
-            AnyRequest::CertificateSigned(r) => {
-                self.events.push_back(Event::CertificateSigned(r));
-                v21::CertificateSignedResponse {
-                    custom_data: None,
-                    status: v21::CertificateSignedStatusEnum::Accepted,
-                    status_info: None,
-                }
-                .into()
+            AnyRequest::CertificateSigned(request) => {
+                return self.for_application(AppCall::CertificateSigned, id, |id| {
+                    Event::CertificateSigned { id, request }
+                });
             }
             _ => {
                 self.respond_error(&id, ErrorCode::NotSupported);
@@ -210,14 +200,6 @@ impl ChargePoint {
     }
 
     // ----- answers the application gives -----
-
-    /// Answers the DataTransfer `id` (from [`Event::DataTransfer`]).
-    pub fn answer_data_transfer(&mut self, id: &str, response: v21::DataTransferResponse) {
-        if let Some(i) = self.data_transfers.iter().position(|d| d == id) {
-            self.data_transfers.remove(i);
-            self.respond(id, response.into());
-        }
-    }
 
     /// The connector unlock asked by [`Event::UnlockConnector`] ended.
     pub fn connector_unlocked(&mut self, _now: Instant, evse: i32, connector: i32, unlocked: bool) {
@@ -237,73 +219,6 @@ impl ChargePoint {
                 .into(),
             );
         }
-    }
-
-    /// Firmware progress (L01): a FirmwareStatusNotification.
-    pub fn firmware_status(
-        &mut self,
-        now: Instant,
-        status: v21::FirmwareStatusEnum,
-        request_id: Option<i32>,
-    ) {
-        if self.can_send() {
-            let request = v21::FirmwareStatusNotificationRequest {
-                custom_data: None,
-                request_id,
-                status,
-                status_info: None,
-            };
-            self.call(now, request.into(), Pending::Other);
-        }
-    }
-
-    /// Log upload progress (N01): a LogStatusNotification.
-    pub fn log_status(
-        &mut self,
-        now: Instant,
-        status: v21::UploadLogStatusEnum,
-        request_id: Option<i32>,
-    ) {
-        if self.can_send() {
-            let request = v21::LogStatusNotificationRequest {
-                custom_data: None,
-                request_id,
-                status,
-                status_info: None,
-            };
-            self.call(now, request.into(), Pending::Other);
-        }
-    }
-
-    /// Sends the station's CSR for signing (A02/A03); the certificate comes
-    /// back as [`Event::CertificateSigned`]. Refused (reported) when the
-    /// CSR is longer than 5500 characters or the station is not registered.
-    pub fn sign_certificate(
-        &mut self,
-        now: Instant,
-        csr: &str,
-        certificate_type: Option<v21::CertificateSigningUseEnum>,
-    ) {
-        let Ok(csr) = BoundedString::new(csr) else {
-            self.events.push_back(Event::Refused {
-                reason: "the CSR is longer than 5500 characters".to_owned(),
-            });
-            return;
-        };
-        if !self.can_send() {
-            self.events.push_back(Event::Refused {
-                reason: "SignCertificate needs an accepted, online station".to_owned(),
-            });
-            return;
-        }
-        let request = v21::SignCertificateRequest {
-            certificate_type,
-            csr,
-            custom_data: None,
-            hash_root_certificate: None,
-            request_id: None,
-        };
-        self.call(now, request.into(), Pending::Other);
     }
 
     /// A fault on `component` (`variable`, e.g. `Problem`) was raised or
@@ -898,9 +813,9 @@ impl ChargePoint {
                 }
             }
             M::FirmwareStatusNotification => {
-                self.firmware_status(now, v21::FirmwareStatusEnum::Idle, None)
+                self.send_firmware_status(now, self.firmware_triggered())
             }
-            M::LogStatusNotification => self.log_status(now, v21::UploadLogStatusEnum::Idle, None),
+            M::LogStatusNotification => self.send_log_status(now, self.log_triggered()),
             _ => {}
         }
     }

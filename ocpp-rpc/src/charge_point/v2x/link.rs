@@ -56,6 +56,10 @@ pub enum LinkError {
     /// There is no connection.
     #[error("offline")]
     Offline,
+    /// No CALL of that id waits for the application's answer (answered
+    /// already, or it came on an earlier connection).
+    #[error("no such call waits for an answer")]
+    UnknownCall,
 }
 
 /// What the endpoint told the machine, in 2.1 terms.

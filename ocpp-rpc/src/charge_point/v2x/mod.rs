@@ -21,6 +21,7 @@
 
 mod commands;
 mod device_model;
+mod flows;
 mod link;
 mod state;
 mod transactions;
@@ -190,12 +191,32 @@ pub enum Event {
         /// The request.
         request: v21::DataTransferRequest,
     },
-    /// Install firmware (the request as received, in its 2.1 form).
-    InstallFirmware(Box<v21::UpdateFirmwareRequest>),
-    /// Upload logs.
-    UploadLogs(Box<v21::GetLogRequest>),
-    /// A certificate for the station's CSR arrived.
-    CertificateSigned(Box<v21::CertificateSignedRequest>),
+    /// The CSMS asks to update the firmware (L01/L02): answer with
+    /// [`answer_update_firmware`](ChargePoint::answer_update_firmware), then
+    /// report progress with [`firmware_status`](ChargePoint::firmware_status).
+    InstallFirmware {
+        /// The CALL's id.
+        id: String,
+        /// The request, in its 2.1 form.
+        request: Box<v21::UpdateFirmwareRequest>,
+    },
+    /// The CSMS asks for a log upload (N01): answer with
+    /// [`answer_get_log`](ChargePoint::answer_get_log), then report progress
+    /// with [`log_status`](ChargePoint::log_status).
+    UploadLogs {
+        /// The CALL's id.
+        id: String,
+        /// The request, in its 2.1 form.
+        request: Box<v21::GetLogRequest>,
+    },
+    /// A certificate for the station's CSR arrived (A02/A03): verify it and
+    /// answer with [`answer_certificate_signed`](ChargePoint::answer_certificate_signed).
+    CertificateSigned {
+        /// The CALL's id.
+        id: String,
+        /// The request, in its 2.1 form.
+        request: Box<v21::CertificateSignedRequest>,
+    },
     /// A transaction message was tried `MessageAttempts[TransactionEvent]`
     /// times without success and is dropped.
     TransactionMessageDropped {
@@ -244,7 +265,9 @@ pub struct ChargePoint {
     pending: HashMap<CallId, Pending>,
     tx_in_flight: Option<CallId>,
     unlocks: BTreeMap<(i32, i32), String>,
-    data_transfers: Vec<String>,
+    /// CSMS calls the application answers, by CALL id.
+    app_calls: BTreeMap<String, flows::AppCall>,
+    flows: flows::Flows,
     reset_scheduled: bool,
     events: VecDeque<Event>,
 }
@@ -287,7 +310,8 @@ impl ChargePoint {
             pending: HashMap::new(),
             tx_in_flight: None,
             unlocks: BTreeMap::new(),
-            data_transfers: Vec::new(),
+            app_calls: BTreeMap::new(),
+            flows: flows::Flows::default(),
             reset_scheduled: false,
             events: VecDeque::new(),
         };
@@ -780,6 +804,8 @@ impl Machine for ChargePoint {
         let mut config = self.config.endpoint.clone();
         config.role = ocpp_types::Role::ChargePoint;
         self.conn = Some(Conn::new(self.config.version, config, Box::new(ids), now));
+        // The calls of an earlier connection can no longer be answered.
+        self.app_calls.clear();
         let offline_for = self
             .offline_since
             .take()
@@ -825,7 +851,7 @@ impl Machine for ChargePoint {
         self.pending.clear();
         self.tx_in_flight = None;
         self.unlocks.clear();
-        self.data_transfers.clear();
+        self.app_calls.clear();
         self.boot_at = None;
         self.heartbeat_at = None;
         self.offline_since = Some(now);
