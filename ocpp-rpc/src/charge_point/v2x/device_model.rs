@@ -438,6 +438,15 @@ impl DeviceModel {
                 D::Boolean,
                 "false",
             ),
+            // C16: a token of this group stops every transaction (empty: none).
+            v(
+                "AuthCtrlr",
+                "MasterPassGroupId",
+                M::ReadWrite,
+                D::String,
+                "",
+            )
+            .limits(0, 36),
             v(
                 "AuthCacheCtrlr",
                 "Enabled",

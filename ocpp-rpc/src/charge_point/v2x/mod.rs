@@ -258,6 +258,8 @@ pub struct ChargePoint {
     retry_at: Option<Instant>,
     aligned_at: Option<Instant>,
     sample_at: BTreeMap<i32, Instant>,
+    /// The next TxEndedInterval sample of each running transaction.
+    ended_sample_at: BTreeMap<i32, Instant>,
     /// Authorized EVSEs waiting for the cable (TxCtrlr.EVConnectionTimeOut).
     connect_by: BTreeMap<i32, Instant>,
     offline_since: Option<Instant>,
@@ -304,6 +306,7 @@ impl ChargePoint {
             retry_at: None,
             aligned_at: None,
             sample_at: BTreeMap::new(),
+            ended_sample_at: BTreeMap::new(),
             connect_by: BTreeMap::new(),
             offline_since: Some(now),
             reported: BTreeMap::new(),
@@ -328,6 +331,7 @@ impl ChargePoint {
             .collect();
         for evse in running {
             cp.schedule_sample(evse, now);
+            cp.schedule_ended_sample(evse, now);
         }
         cp.schedule_aligned(now);
         cp
@@ -467,6 +471,18 @@ impl ChargePoint {
                 let running: Vec<i32> = self.sample_at.keys().copied().collect();
                 for evse in running {
                     self.schedule_sample(evse, now);
+                }
+            }
+            "SampledDataCtrlr/TxEndedInterval" => {
+                let running: Vec<i32> = self
+                    .state
+                    .evses
+                    .iter()
+                    .filter(|(_, e)| e.transaction.is_some())
+                    .map(|(&id, _)| id)
+                    .collect();
+                for evse in running {
+                    self.schedule_ended_sample(evse, now);
                 }
             }
             _ => {}
@@ -749,6 +765,15 @@ impl ChargePoint {
         }
     }
 
+    fn schedule_ended_sample(&mut self, evse: i32, now: Instant) {
+        let interval = self.secs("SampledDataCtrlr/TxEndedInterval");
+        if interval.is_zero() || !self.var_bool("SampledDataCtrlr/Enabled") {
+            self.ended_sample_at.remove(&evse);
+        } else {
+            self.ended_sample_at.insert(evse, later(now, interval));
+        }
+    }
+
     fn fire_timers(&mut self, now: Instant) {
         if self.boot_at.is_some_and(|t| t <= now) {
             self.send_boot(now);
@@ -768,6 +793,16 @@ impl ChargePoint {
         for evse in due {
             self.schedule_sample(evse, now);
             self.periodic_sample(now, evse);
+        }
+        let due: Vec<i32> = self
+            .ended_sample_at
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(&e, _)| e)
+            .collect();
+        for evse in due {
+            self.schedule_ended_sample(evse, now);
+            self.ended_sample(now, evse);
         }
         if self.aligned_at.is_some_and(|t| t <= now) {
             self.schedule_aligned(now + Duration::from_millis(1));
@@ -873,6 +908,7 @@ impl Machine for ChargePoint {
             self.retry_at,
             self.aligned_at,
             self.sample_at.values().min().copied(),
+            self.ended_sample_at.values().min().copied(),
             self.connect_by.values().min().copied(),
             self.next_reservation_expiry(),
         ]

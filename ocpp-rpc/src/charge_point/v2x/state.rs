@@ -132,6 +132,18 @@ pub struct Transaction {
     pub charging_state: Option<v21::ChargingStateEnum>,
     /// The stop-point conditions that held at some time during it.
     pub seen: BTreeSet<String>,
+    /// The CSMS refused its token and `StopTxOnInvalidId` is off: energy
+    /// is stopped (at once, or once `invalid_energy_limit` is reached).
+    #[serde(default)]
+    pub deauthorized: bool,
+    /// The energy register (Wh) at which energy stops after the token was
+    /// refused (`TxCtrlr.MaxEnergyOnInvalidId` past the start reading).
+    #[serde(default, with = "super::decimal_text::option")]
+    pub invalid_energy_limit: Option<rust_decimal::Decimal>,
+    /// The samples taken every `SampledDataCtrlr.TxEndedInterval` for the
+    /// Ended event (between its Transaction.Begin and .End values).
+    #[serde(default)]
+    pub ended_samples: Vec<v21::MeterValue>,
 }
 
 /// A reservation.

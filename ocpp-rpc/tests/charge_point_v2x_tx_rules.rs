@@ -1,0 +1,255 @@
+//! The 2.0.1 / 2.1 charge point's transaction rules around tokens and the
+//! Ended event: MaxEnergyOnInvalidId (E05), the master pass (C16) and
+//! TxEndedInterval samples, each with its accepted and refused side.
+
+mod cp2x_support;
+
+use std::time::Duration;
+
+use cp2x_support::*;
+use ocpp_rpc::charge_point::v2x::{Event, State};
+use ocpp_types::{Protocol, v21, v201};
+use serde_json::{Value, json};
+
+macro_rules! both_versions {
+    ($($name:ident),* $(,)?) => {
+        mod v201_tests {
+            $(#[test] fn $name() { super::$name::<super::v201::V201>(); })*
+        }
+        mod v21_tests {
+            $(#[test] fn $name() { super::$name::<super::v21::V21>(); })*
+        }
+    };
+}
+
+both_versions!(
+    a_refused_token_keeps_max_energy_on_invalid_id,
+    a_refused_token_without_allowance_stops_energy_at_once,
+    a_master_pass_stops_every_transaction_and_starts_none,
+    without_a_master_pass_group_another_token_changes_nothing,
+    ended_carries_tx_ended_interval_samples,
+);
+
+fn connected<P: Protocol>() -> Harness<P> {
+    let mut h = Harness::<P>::new(config(version_of::<P>()));
+    h.connect();
+    h
+}
+
+fn set<P: Protocol>(h: &mut Harness<P>, key: &str, value: &str) {
+    let now = h.now();
+    h.cp().set_variable(key, value, now).unwrap();
+}
+
+fn session<P: Protocol>(h: &mut Harness<P>, evse: i32, tag: &str) {
+    let now = h.now();
+    h.cp().meter_reading(now, evse, reading(1000));
+    h.cp().plug_in(now, evse, 1);
+    h.cp().present_id_token(now, evse, token(tag));
+    h.settle();
+}
+
+fn meter<P: Protocol>(h: &mut Harness<P>, evse: i32, wh: i64) {
+    let now = h.now();
+    h.cp().meter_reading(now, evse, reading(wh));
+    h.settle();
+}
+
+/// How often the charge point told the hardware to start and to stop energy.
+fn power_switches<P: Protocol>(h: &Harness<P>) -> (usize, usize) {
+    let count = |f: fn(&Event) -> bool| h.events.iter().filter(|e| f(e)).count();
+    (
+        count(|e| matches!(e, Event::StartCharging { .. })),
+        count(|e| matches!(e, Event::StopCharging { .. })),
+    )
+}
+
+fn event_types<P: Protocol>(h: &Harness<P>) -> Vec<String> {
+    h.tx_events().into_iter().map(|(kind, ..)| kind).collect()
+}
+
+/// The CSMS refuses the token in its answer to Started.
+fn refusing_started<P: Protocol>(h: &mut Harness<P>) {
+    h.respond_with(|action, p| match action {
+        "TransactionEvent" if p["eventType"] == "Started" => {
+            Reply::Ok(json!({"idTokenInfo": {"status": "Invalid"}}))
+        }
+        _ => standard(action, p),
+    });
+}
+
+fn a_refused_token_keeps_max_energy_on_invalid_id<P: Protocol>() {
+    let mut h = connected::<P>();
+    set(&mut h, "TxCtrlr/StopTxOnInvalidId", "false");
+    set(&mut h, "TxCtrlr/MaxEnergyOnInvalidId", "500");
+    refusing_started(&mut h);
+    session(&mut h, 1, "TAG1");
+    assert_eq!(
+        power_switches(&h),
+        (1, 0),
+        "energy flows within the allowance"
+    );
+    meter(&mut h, 1, 1499);
+    assert_eq!(power_switches(&h), (1, 0));
+    meter(&mut h, 1, 1500);
+    assert_eq!(power_switches(&h), (1, 1), "the allowance is used up");
+    // The transaction goes on without energy, whatever the EV does.
+    let now = h.now();
+    h.cp().energy_transfer(now, 1, true);
+    h.settle();
+    assert_eq!(power_switches(&h), (1, 1));
+    assert!(!event_types(&h).contains(&"Ended".to_owned()));
+    let tx = h.cp().snapshot().evses[&1].transaction.clone().unwrap();
+    assert!(tx.deauthorized);
+    assert_eq!(tx.invalid_energy_limit, Some(1500.into()));
+    h.assert_clean();
+}
+
+fn a_refused_token_without_allowance_stops_energy_at_once<P: Protocol>() {
+    let mut h = connected::<P>();
+    set(&mut h, "TxCtrlr/StopTxOnInvalidId", "false");
+    refusing_started(&mut h);
+    session(&mut h, 1, "TAG1");
+    assert_eq!(power_switches(&h), (1, 1));
+    let now = h.now();
+    h.cp().energy_transfer(now, 1, true);
+    h.settle();
+    assert_eq!(power_switches(&h), (1, 1), "no energy after the refusal");
+    assert!(!event_types(&h).contains(&"Ended".to_owned()));
+    // With StopTxOnInvalidId (the default) the refusal ends the transaction
+    // instead: see the session tests.
+    h.assert_clean();
+}
+
+fn master_csms<P: Protocol>(h: &mut Harness<P>) {
+    h.respond_with(|action, p| match action {
+        "Authorize" if p["idToken"]["idToken"] == "BOSS" => Reply::Ok(json!({
+            "idTokenInfo": {"status": "Accepted", "groupIdToken": {"idToken": "MASTER", "type": "Central"}}
+        })),
+        _ => standard(action, p),
+    });
+}
+
+fn a_master_pass_stops_every_transaction_and_starts_none<P: Protocol>() {
+    let mut h = connected::<P>();
+    set(&mut h, "AuthCtrlr/MasterPassGroupId", "MASTER");
+    master_csms(&mut h);
+    session(&mut h, 1, "TAG1");
+    session(&mut h, 2, "TAG2");
+    assert_eq!(event_types(&h), ["Started", "Started"]);
+    // Presented at a busy EVSE, the master pass ends both transactions.
+    let now = h.now();
+    h.cp().present_id_token(now, 1, token("BOSS"));
+    h.settle();
+    let ended: Vec<Value> = h
+        .received("TransactionEvent")
+        .into_iter()
+        .filter(|p| p["eventType"] == "Ended")
+        .collect();
+    assert_eq!(ended.len(), 2);
+    let mut evses: Vec<i64> = Vec::new();
+    for e in &ended {
+        assert_eq!(e["transactionInfo"]["stoppedReason"], "MasterPass");
+        assert_eq!(e["triggerReason"], "StopAuthorized");
+        assert_eq!(e["idToken"]["idToken"], "BOSS");
+        evses.push(
+            h.received("TransactionEvent")
+                .iter()
+                .find(|s| {
+                    s["eventType"] == "Started"
+                        && s["transactionInfo"]["transactionId"]
+                            == e["transactionInfo"]["transactionId"]
+                })
+                .unwrap()["evse"]["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    evses.sort();
+    assert_eq!(evses, [1, 2]);
+    // It never starts one: presented again at an idle EVSE with a cable.
+    let before = h.received("TransactionEvent").len();
+    let now = h.now();
+    h.cp().present_id_token(now, 1, token("BOSS"));
+    h.settle();
+    assert_eq!(h.received("TransactionEvent").len(), before);
+    assert!(h.cp().snapshot().evses[&1].authorized.is_none());
+    h.assert_clean();
+}
+
+fn without_a_master_pass_group_another_token_changes_nothing<P: Protocol>() {
+    let mut h = connected::<P>();
+    master_csms(&mut h);
+    session(&mut h, 1, "TAG1");
+    let authorizes = h.received("Authorize").len();
+    let now = h.now();
+    h.cp().present_id_token(now, 1, token("BOSS"));
+    h.settle();
+    assert_eq!(h.received("Authorize").len(), authorizes, "not even asked");
+    assert_eq!(event_types(&h), ["Started"]);
+    h.assert_clean();
+}
+
+fn ended_carries_tx_ended_interval_samples<P: Protocol>() {
+    let mut h = connected::<P>();
+    set(&mut h, "SampledDataCtrlr/TxEndedInterval", "60");
+    session(&mut h, 1, "TAG1");
+    h.advance(Duration::from_secs(60));
+    meter(&mut h, 1, 1500);
+    h.advance(Duration::from_secs(60));
+    meter(&mut h, 1, 2000);
+    h.advance(Duration::from_secs(30));
+    // The samples are durable, and a snapshot from before they existed
+    // still reads (the new fields default).
+    let state = h.cp().snapshot();
+    let tx = state.evses[&1].transaction.as_ref().unwrap();
+    assert_eq!(tx.ended_samples.len(), 2);
+    let mut old = serde_json::to_value(&state).unwrap();
+    let old_tx = &mut old["evses"]["1"]["transaction"];
+    for field in ["ended_samples", "deauthorized", "invalid_energy_limit"] {
+        old_tx.as_object_mut().unwrap().remove(field).unwrap();
+    }
+    let read: State = serde_json::from_value(old).unwrap();
+    assert!(
+        read.evses[&1]
+            .transaction
+            .as_ref()
+            .unwrap()
+            .ended_samples
+            .is_empty()
+    );
+
+    let now = h.now();
+    h.cp().local_stop(now, 1);
+    h.settle();
+    let ended = h.received("TransactionEvent").pop().unwrap();
+    assert_eq!(ended["eventType"], "Ended");
+    let samples: Vec<(String, f64)> = ended["meterValue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mv| {
+            let v = &mv["sampledValue"][0];
+            (
+                v["context"].as_str().unwrap().to_owned(),
+                v["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("Transaction.Begin", 1000.0),
+        ("Sample.Periodic", 1000.0),
+        ("Sample.Periodic", 1500.0),
+        ("Transaction.End", 2000.0),
+    ];
+    let expected: Vec<(String, f64)> = expected
+        .iter()
+        .map(|(c, v)| ((*c).to_owned(), *v))
+        .collect();
+    assert_eq!(samples, expected);
+    // Samples stop with the transaction.
+    let received = h.received("TransactionEvent").len();
+    h.advance(Duration::from_secs(300));
+    assert_eq!(h.received("TransactionEvent").len(), received);
+    h.assert_clean();
+}
