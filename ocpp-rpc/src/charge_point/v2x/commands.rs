@@ -30,6 +30,11 @@ impl ChargePoint {
         let items = match &request {
             AnyRequest::GetVariables(r) => Some((r.get_variable_data.len(), "GetVariables")),
             AnyRequest::SetVariables(r) => Some((r.set_variable_data.len(), "SetVariables")),
+            // B08.FR.17.
+            AnyRequest::GetReport(r) => Some((
+                r.component_variable.as_ref().map_or(0, Vec::len),
+                "GetReport",
+            )),
             _ => None,
         };
         if let Some((count, action)) = items {
@@ -45,6 +50,7 @@ impl ChargePoint {
             AnyRequest::GetBaseReport(r) => {
                 return self.get_base_report(now, &id, &r);
             }
+            AnyRequest::GetReport(r) => return self.get_report(now, &id, &r),
             AnyRequest::RequestStartTransaction(r) => {
                 if pending {
                     reject_start("NotAccepted").into()
@@ -368,91 +374,6 @@ impl ChargePoint {
         v21::SetVariablesResponse {
             custom_data: None,
             set_variable_result: results,
-        }
-    }
-
-    fn get_base_report(&mut self, now: Instant, id: &str, r: &v21::GetBaseReportRequest) {
-        let configuration = match r.report_base {
-            v21::ReportBaseEnum::FullInventory => false,
-            v21::ReportBaseEnum::ConfigurationInventory => true,
-            v21::ReportBaseEnum::SummaryInventory => {
-                let response = v21::GetBaseReportResponse {
-                    custom_data: None,
-                    status: v21::GenericDeviceModelStatusEnum::NotSupported,
-                    status_info: None,
-                };
-                return self.respond(id, response.into());
-            }
-        };
-        let data: Vec<v21::ReportData> = self
-            .model
-            .variables()
-            .iter()
-            .filter(|d| !configuration || d.mutability != MutabilityEnum::ReadOnly)
-            .map(|d| v21::ReportData {
-                component: v21::Component {
-                    custom_data: None,
-                    evse: d.evse.map(|e| v21::EVSE {
-                        connector_id: d.connector,
-                        custom_data: None,
-                        id: e,
-                    }),
-                    instance: d
-                        .component_instance
-                        .as_deref()
-                        .map(BoundedString::new_unchecked),
-                    name: BoundedString::new_unchecked(d.component.as_str()),
-                },
-                custom_data: None,
-                variable: v21::Variable {
-                    custom_data: None,
-                    instance: d.instance.as_deref().map(BoundedString::new_unchecked),
-                    name: BoundedString::new_unchecked(d.name.as_str()),
-                },
-                variable_attribute: vec![v21::VariableAttribute {
-                    constant: None,
-                    custom_data: None,
-                    mutability: Some(d.mutability),
-                    persistent: Some(true),
-                    kind: Some(AttributeEnum::Actual),
-                    value: (d.mutability != MutabilityEnum::WriteOnly)
-                        .then(|| BoundedString::new_unchecked(self.read_value(d, now))),
-                }],
-                variable_characteristics: Some(v21::VariableCharacteristics {
-                    custom_data: None,
-                    data_type: d.data_type,
-                    max_elements: None,
-                    max_limit: d.max,
-                    min_limit: d.min,
-                    supports_monitoring: false,
-                    unit: d.unit.as_deref().map(BoundedString::new_unchecked),
-                    values_list: d.values_list.as_deref().map(BoundedString::new_unchecked),
-                }),
-            })
-            .collect();
-        let response = v21::GetBaseReportResponse {
-            custom_data: None,
-            status: v21::GenericDeviceModelStatusEnum::Accepted,
-            status_info: None,
-        };
-        self.respond(id, response.into());
-        // FR.05: the results after the answer, in parts of ItemsPerMessage.
-        let per = usize::try_from(self.var_int("DeviceDataCtrlr/ItemsPerMessage[GetReport]"))
-            .unwrap_or(1)
-            .max(1);
-        let parts: Vec<Vec<v21::ReportData>> = data.chunks(per).map(<[_]>::to_vec).collect();
-        let count = parts.len();
-        let generated_at = self.clock.at(now);
-        for (i, part) in parts.into_iter().enumerate() {
-            let request = v21::NotifyReportRequest {
-                custom_data: None,
-                generated_at,
-                report_data: Some(part),
-                request_id: r.request_id,
-                seq_no: i32::try_from(i).unwrap_or(i32::MAX),
-                tbc: (i + 1 < count).then_some(true),
-            };
-            self.call(now, request.into(), Pending::Other);
         }
     }
 

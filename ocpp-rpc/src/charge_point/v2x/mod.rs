@@ -23,6 +23,7 @@ mod commands;
 mod device_model;
 mod flows;
 mod link;
+mod report;
 mod state;
 mod transactions;
 
