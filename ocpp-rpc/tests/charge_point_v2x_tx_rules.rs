@@ -1,13 +1,15 @@
 //! The 2.0.1 / 2.1 charge point's transaction rules around tokens and the
 //! Ended event: MaxEnergyOnInvalidId (E05), the master pass (C16) and
-//! TxEndedInterval samples, each with its accepted and refused side.
+//! TxEndedInterval samples, and (2.1) Reset ImmediateAndResume (B13), each
+//! with its accepted and refused side.
 
 mod cp2x_support;
 
 use std::time::Duration;
 
 use cp2x_support::*;
-use ocpp_rpc::charge_point::v2x::{Event, State};
+use ocpp_rpc::charge_point::v2x::{Event, State, Version};
+use ocpp_rpc::machine::WallClock;
 use ocpp_types::{Protocol, v21, v201};
 use serde_json::{Value, json};
 
@@ -251,5 +253,126 @@ fn ended_carries_tx_ended_interval_samples<P: Protocol>() {
     let received = h.received("TransactionEvent").len();
     h.advance(Duration::from_secs(300));
     assert_eq!(h.received("TransactionEvent").len(), received);
+    h.assert_clean();
+}
+
+/// The Updated events after `from` with their triggerReason.
+fn updates<P: Protocol>(h: &Harness<P>, from: usize) -> Vec<String> {
+    h.tx_events()[from..]
+        .iter()
+        .filter(|(kind, ..)| kind == "Updated")
+        .map(|(_, _, trigger, _)| trigger.clone())
+        .collect()
+}
+
+#[test]
+fn reset_immediate_and_resume_needs_a_resumption_timeout() {
+    // 2.1 only: a 2.0.1 station has neither the variable nor the reset type.
+    let h201 = Harness::<v201::V201>::new(config(version_of::<v201::V201>()));
+    let now = h201.now();
+    assert_eq!(
+        h201.link
+            .charge_point
+            .variable("TxCtrlr/TxResumptionTimeout", now),
+        None
+    );
+    let mut h = connected::<v21::V21>();
+    session(&mut h, 1, "TAG1");
+    // B13.FR.01: TxResumptionTimeout 0 means not supported.
+    let r = h.ok("Reset", json!({"type": "ImmediateAndResume"}));
+    assert_eq!(r["status"], "Rejected");
+    assert_eq!(event_types(&h), ["Started"]);
+    assert!(!h.events.iter().any(|e| matches!(e, Event::Reboot { .. })));
+    h.assert_clean();
+}
+
+#[test]
+fn a_station_reset_with_resume_keeps_transactions_over_the_restart() {
+    let mut h = connected::<v21::V21>();
+    set(&mut h, "TxCtrlr/TxResumptionTimeout", "60");
+    session(&mut h, 1, "TAG1");
+    session(&mut h, 2, "TAG2");
+    let now = h.now();
+    h.cp().energy_transfer(now, 1, true);
+    h.settle();
+    let before = h.tx_events().len();
+    let r = h.ok("Reset", json!({"type": "ImmediateAndResume"}));
+    assert_eq!(r["status"], "Accepted");
+    // B13.FR.04/20: an Updated (ResetCommand) each, energy stops, nothing ends.
+    assert_eq!(updates(&h, before), ["ResetCommand", "ResetCommand"]);
+    assert_eq!(power_switches(&h), (2, 2));
+    assert!(h.events.contains(&Event::Reboot { evse: None }));
+    assert!(!event_types(&h).contains(&"Ended".to_owned()));
+
+    // The station restarts from its snapshot: both transactions resume
+    // (TxResumed), without energy as TxAllowEnergyTransferResumption is off.
+    let state: State =
+        serde_json::from_str(&serde_json::to_string(&h.cp().snapshot()).unwrap()).unwrap();
+    let now = h.now();
+    let clock = WallClock::new(now, h.cp().clock().at(now));
+    let mut h2 = Harness::<v21::V21>::with_state(config(Version::V21), state, clock, now);
+    h2.connect();
+    assert_eq!(updates(&h2, 0), ["TxResumed", "TxResumed"]);
+    let resumed = h2.received("TransactionEvent");
+    let ids = |h: &Harness<v21::V21>| -> Vec<Value> {
+        let mut ids: Vec<Value> = h
+            .received("TransactionEvent")
+            .iter()
+            .filter(|p| p["eventType"] == "Started")
+            .map(|p| p["transactionInfo"]["transactionId"].clone())
+            .collect();
+        ids.sort_by_key(|v| v.to_string());
+        ids
+    };
+    let mut resumed_ids: Vec<Value> = resumed
+        .iter()
+        .map(|p| p["transactionInfo"]["transactionId"].clone())
+        .collect();
+    resumed_ids.sort_by_key(|v| v.to_string());
+    assert_eq!(resumed_ids, ids(&h), "the same transactions");
+    let now = h2.now();
+    h2.cp().energy_transfer(now, 2, true);
+    h2.settle();
+    assert_eq!(
+        power_switches(&h2),
+        (0, 0),
+        "no energy after the resumption"
+    );
+    h.assert_clean();
+    h2.assert_clean();
+}
+
+#[test]
+fn an_evse_reset_with_resume_resumes_when_done_with_energy_if_allowed() {
+    let mut h = connected::<v21::V21>();
+    set(&mut h, "TxCtrlr/TxResumptionTimeout", "60");
+    set(&mut h, "TxCtrlr/TxAllowEnergyTransferResumption", "true");
+    session(&mut h, 1, "TAG1");
+    session(&mut h, 2, "TAG2");
+    let before = h.tx_events().len();
+    let r = h.ok("Reset", json!({"type": "ImmediateAndResume", "evseId": 1}));
+    assert_eq!(r["status"], "Accepted");
+    assert_eq!(updates(&h, before), ["ResetCommand"]);
+    assert!(h.events.contains(&Event::Reboot { evse: Some(1) }));
+    assert!(h.events.contains(&Event::StopCharging { evse: 1 }));
+    assert!(!h.events.contains(&Event::StopCharging { evse: 2 }));
+    // Until the EVSE reset is done, no energy.
+    h.events.clear();
+    let now = h.now();
+    h.cp().energy_transfer(now, 1, true);
+    h.settle();
+    assert!(!h.events.contains(&Event::StartCharging { evse: 1 }));
+    h.cp().reset_done(now, 1);
+    h.settle();
+    let after = updates(&h, before);
+    assert_eq!(after.first().map(String::as_str), Some("ResetCommand"));
+    assert_eq!(after.last().map(String::as_str), Some("TxResumed"));
+    assert_eq!(after.iter().filter(|t| *t == "TxResumed").count(), 1);
+    assert!(h.events.contains(&Event::StartCharging { evse: 1 }));
+    // A second report of the same reset resumes nothing more.
+    let count = h.tx_events().len();
+    h.cp().reset_done(now, 1);
+    h.settle();
+    assert_eq!(h.tx_events().len(), count);
     h.assert_clean();
 }

@@ -207,6 +207,13 @@ impl ChargePoint {
 
     // ----- answers the application gives -----
 
+    /// The reset of `evse` asked by [`Event::Reboot`] is done: the
+    /// transactions a Reset ImmediateAndResume kept there resume (B13.FR.12).
+    pub fn reset_done(&mut self, now: Instant, evse: i32) {
+        self.resume_transactions(now, Some(evse));
+        self.report_status(now);
+    }
+
     /// The connector unlock asked by [`Event::UnlockConnector`] ended.
     pub fn connector_unlocked(&mut self, _now: Instant, evse: i32, connector: i32, unlocked: bool) {
         if let Some(id) = self.unlocks.remove(&(evse, connector)) {
@@ -526,11 +533,17 @@ impl ChargePoint {
                     .is_some_and(|s| s.transaction.is_some())
             })
             .collect();
+        let resume = r.kind == v21::ResetEnum::ImmediateAndResume;
         let status = match r.kind {
             v21::ResetEnum::OnIdle if !busy.is_empty() => v21::ResetStatusEnum::Scheduled,
             v21::ResetEnum::OnIdle | v21::ResetEnum::Immediate => v21::ResetStatusEnum::Accepted,
-            // B13 (keep transactions over the reset) is not built.
-            _ => v21::ResetStatusEnum::Rejected,
+            // B13.FR.01: resumption is supported only with a timeout set.
+            v21::ResetEnum::ImmediateAndResume
+                if self.var_int("TxCtrlr/TxResumptionTimeout") > 0 =>
+            {
+                v21::ResetStatusEnum::Accepted
+            }
+            v21::ResetEnum::ImmediateAndResume => v21::ResetStatusEnum::Rejected,
         };
         self.respond(
             id,
@@ -543,6 +556,11 @@ impl ChargePoint {
         );
         match status {
             v21::ResetStatusEnum::Scheduled => self.reset_scheduled = true,
+            v21::ResetStatusEnum::Accepted if resume => {
+                self.suspend_for_reset(now, &busy);
+                let evse = r.evse_id.filter(|&e| e > 0);
+                self.events.push_back(Event::Reboot { evse });
+            }
             v21::ResetStatusEnum::Accepted => {
                 for evse in busy {
                     if let Some(e) = self.state.evses.get_mut(&evse) {

@@ -849,6 +849,40 @@ impl DeviceModel {
         DeviceModel { defs, index }
     }
 
+    /// Adds the variables only 2.1 defines (B13 transaction resumption);
+    /// a 2.0.1 station does not report them.
+    pub(crate) fn with_v21_variables(mut self) -> Self {
+        use DataEnum as D;
+        use MutabilityEnum as M;
+        let v = VariableDef::new;
+        // 0: Reset ImmediateAndResume is not supported (B13.FR.01).
+        self.defs.push(
+            v(
+                "TxCtrlr",
+                "TxResumptionTimeout",
+                M::ReadWrite,
+                D::Integer,
+                "0",
+            )
+            .limits(0, 86_400)
+            .unit("s"),
+        );
+        self.defs.push(v(
+            "TxCtrlr",
+            "TxAllowEnergyTransferResumption",
+            M::ReadWrite,
+            D::Boolean,
+            "false",
+        ));
+        self.index = self
+            .defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.key(), i))
+            .collect();
+        self
+    }
+
     /// Every variable, in report order.
     pub fn variables(&self) -> &[VariableDef] {
         &self.defs

@@ -170,7 +170,10 @@ pub enum Event {
         /// The composite schedule from now on (`None`: it cannot be computed).
         composite: Option<Composite>,
     },
-    /// Reboot: the Ended messages are queued durably already.
+    /// Reboot: the Ended messages are queued durably already. After a
+    /// Reset ImmediateAndResume the transactions are kept instead, their
+    /// energy stopped: a station restored from the snapshot resumes them,
+    /// and an EVSE reset ends with [`reset_done`](ChargePoint::reset_done).
     Reboot {
         /// The EVSE to reset, or the whole station.
         evse: Option<i32>,
@@ -290,11 +293,14 @@ impl ChargePoint {
     /// A station built as `config`, resuming `state` (a fresh one:
     /// [`State::new`]), with wall time from `clock`.
     pub fn new(config: Config, state: State, clock: WallClock, now: Instant) -> Self {
-        let model = DeviceModel::new(
+        let mut model = DeviceModel::new(
             &config.connectors,
             &config.connector_type,
             &config.organization,
         );
+        if config.version == Version::V21 {
+            model = model.with_v21_variables();
+        }
         let mut cp = ChargePoint {
             config,
             model,
@@ -335,6 +341,8 @@ impl ChargePoint {
             cp.schedule_ended_sample(evse, now);
         }
         cp.schedule_aligned(now);
+        // A station reset with ImmediateAndResume starts again here (B13.FR.23).
+        cp.resume_transactions(now, None);
         cp
     }
 

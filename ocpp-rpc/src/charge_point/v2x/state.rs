@@ -144,6 +144,14 @@ pub struct Transaction {
     /// Ended event (between its Transaction.Begin and .End values).
     #[serde(default)]
     pub ended_samples: Vec<v21::MeterValue>,
+    /// A Reset ImmediateAndResume interrupted it: it resumes (TxResumed)
+    /// once the reset is done (B13).
+    #[serde(default)]
+    pub resuming: bool,
+    /// Resumed without `TxAllowEnergyTransferResumption`: no energy for the
+    /// rest of it (SuspendedEVSE, B13.FR.14/25).
+    #[serde(default)]
+    pub resumed_without_energy: bool,
 }
 
 /// A reservation.

@@ -493,6 +493,8 @@ impl ChargePoint {
                 deauthorized: false,
                 invalid_energy_limit: None,
                 ended_samples: Vec::new(),
+                resuming: false,
+                resumed_without_energy: false,
             });
         }
         // Only a known EVSE gets here, so the store accepts it.
@@ -842,14 +844,82 @@ impl ChargePoint {
         }
     }
 
-    /// Whether energy is withheld from the transaction on `evse` because
-    /// its token was refused.
+    /// Whether energy is withheld from the transaction on `evse`: its
+    /// token was refused, or it was resumed after a reset without
+    /// `TxAllowEnergyTransferResumption`, or it waits for that reset.
     fn energy_withheld(&self, evse: i32) -> bool {
         self.state
             .evses
             .get(&evse)
             .and_then(|e| e.transaction.as_ref())
-            .is_some_and(|t| t.deauthorized)
+            .is_some_and(|t| t.deauthorized || t.resumed_without_energy || t.resuming)
+    }
+
+    /// B13.FR.04/10/20: before a Reset ImmediateAndResume, an Updated
+    /// (ResetCommand) for each transaction on `evses`, whose energy stops;
+    /// they are kept, to resume after the reset.
+    pub(super) fn suspend_for_reset(&mut self, now: Instant, evses: &[i32]) {
+        for &evse in evses {
+            let Some(tx) = self
+                .state
+                .evses
+                .get_mut(&evse)
+                .and_then(|e| e.transaction.as_mut())
+            else {
+                continue;
+            };
+            tx.resuming = true;
+            self.changed();
+            self.transaction_event(
+                now,
+                evse,
+                TransactionEventEnum::Updated,
+                Trigger::ResetCommand,
+                None,
+                None,
+                None,
+            );
+            self.switch_power(evse, false);
+        }
+    }
+
+    /// B13.FR.12/23/30: the transactions a reset interrupted (on `evse`, or
+    /// anywhere) resume in the state they had, with an Updated (TxResumed);
+    /// energy flows again only with `TxAllowEnergyTransferResumption`.
+    pub(super) fn resume_transactions(&mut self, now: Instant, evse: Option<i32>) {
+        let energy = self.var_bool("TxCtrlr/TxAllowEnergyTransferResumption");
+        let waiting: Vec<i32> = self
+            .state
+            .evses
+            .iter()
+            .filter(|(id, e)| {
+                evse.is_none_or(|x| x == **id) && e.transaction.as_ref().is_some_and(|t| t.resuming)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for evse in waiting {
+            if let Some(tx) = self
+                .state
+                .evses
+                .get_mut(&evse)
+                .and_then(|e| e.transaction.as_mut())
+            {
+                tx.resuming = false;
+                tx.resumed_without_energy = !energy;
+            }
+            self.changed();
+            self.transaction_event(
+                now,
+                evse,
+                TransactionEventEnum::Updated,
+                Trigger::TxResumed,
+                None,
+                None,
+                None,
+            );
+            let power = self.conditions(evse).contains("PowerPathClosed");
+            self.switch_power(evse, power && !self.energy_withheld(evse));
+        }
     }
 
     /// Stops the energy of a transaction whose token was refused once its
