@@ -5,7 +5,8 @@
 mod cp2x_support;
 
 use cp2x_support::*;
-use ocpp_rpc::charge_point::v2x::{Event, LinkError};
+use ocpp_rpc::charge_point::v2x::{Event, LinkError, State};
+use ocpp_rpc::machine::WallClock;
 use ocpp_types::{BoundedString, Protocol, v21, v201};
 use serde_json::{Value, json};
 
@@ -25,6 +26,7 @@ both_versions!(
     get_log_rejected_or_accepted_by_the_application,
     certificate_signed_answered_by_the_application,
     answers_refused_after_a_reconnect_or_when_invalid,
+    a_firmware_update_spans_the_restart_that_installs_it,
 );
 
 fn connected<P: Protocol>() -> Harness<P> {
@@ -297,4 +299,44 @@ fn answers_refused_after_a_reconnect_or_when_invalid<P: Protocol>() {
         Err(LinkError::UnknownCall)
     );
     h.assert_clean();
+}
+
+fn a_firmware_update_spans_the_restart_that_installs_it<P: Protocol>() {
+    use v21::FirmwareStatusEnum as F;
+    let mut h = connected::<P>();
+    let id = firmware(&mut h, 40);
+    h.cp()
+        .answer_update_firmware(
+            &id,
+            firmware_answer(v21::UpdateFirmwareStatusEnum::Accepted),
+        )
+        .unwrap();
+    let now = h.now();
+    h.cp().firmware_status(now, F::InstallRebooting, None);
+    h.settle();
+    // The station reboots into the new firmware, from its snapshot.
+    let text = serde_json::to_string(&h.cp().snapshot()).unwrap();
+    let state: State = serde_json::from_str(&text).unwrap();
+    let now = h.now();
+    let clock = WallClock::new(now, h.cp().clock().at(now));
+    let mut h2 = Harness::<P>::with_state(config(version_of::<P>()), state, clock, now);
+    h2.connect();
+    let notifications = "FirmwareStatusNotification";
+    assert_eq!(
+        triggered(&mut h2, notifications),
+        (json!("InstallRebooting"), json!(40))
+    );
+    let now = h2.now();
+    h2.cp().firmware_status(now, F::Installed, None);
+    h2.settle();
+    assert_eq!(
+        h2.received(notifications).last().unwrap(),
+        &json!({"status": "Installed", "requestId": 40})
+    );
+    assert_eq!(
+        triggered(&mut h2, notifications),
+        (json!("Idle"), Value::Null)
+    );
+    h.assert_clean();
+    h2.assert_clean();
 }

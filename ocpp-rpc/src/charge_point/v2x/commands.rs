@@ -1,6 +1,7 @@
-//! The CSMS's CALLs: the call gate, the device model (B05–B07), remote
-//! commands (B11, F, G, H), local list and cache (C, D), smart charging
-//! (K), firmware and logs (L, N) through the application.
+//! The CSMS's CALLs: the call gate, Get/SetVariables (B05/B06), remote
+//! commands (B11–B13, F, G, H), local list and cache (C, D) and smart
+//! charging (K). Reports are in `report`, the calls the application
+//! answers (firmware, logs, certificates, DataTransfer) in `flows`.
 
 use std::time::Instant;
 

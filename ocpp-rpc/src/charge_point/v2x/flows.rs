@@ -5,7 +5,8 @@
 //! `answer_*` method, then reports progress with the status methods. The
 //! machine keeps what the protocol ties together: which calls still wait,
 //! the requestId each status belongs to, and what a TriggerMessage reports
-//! meanwhile (F06.FR.16, L01.FR.25/26).
+//! meanwhile (F06.FR.16, L01.FR.25/26); the last two are durable
+//! ([`Flows`](super::Flows)), as an update spans the reboot that installs it.
 
 use std::time::Instant;
 
@@ -21,20 +22,6 @@ pub(super) enum AppCall {
     UpdateFirmware { request_id: i32 },
     GetLog { request_id: i32 },
     CertificateSigned,
-}
-
-/// Where the application's flows stand, as last reported (kept for the
-/// connection's life of the process: a restarted station starts Idle).
-#[derive(Debug, Clone, Default)]
-pub(super) struct Flows {
-    /// The requestId of the UpdateFirmware accepted last.
-    firmware_request: Option<i32>,
-    /// The firmware status sent last, with its requestId.
-    firmware: Option<(FirmwareStatusEnum, Option<i32>)>,
-    /// The requestId of the GetLog accepted last.
-    log_request: Option<i32>,
-    /// The log status sent last, with its requestId.
-    log: Option<(UploadLogStatusEnum, Option<i32>)>,
 }
 
 impl ChargePoint {
@@ -102,8 +89,9 @@ impl ChargePoint {
                     | v21::UpdateFirmwareStatusEnum::AcceptedCanceled
             )
         {
-            self.flows.firmware_request = Some(request_id);
-            self.flows.firmware = None;
+            self.state.flows.firmware_request = Some(request_id);
+            self.state.flows.firmware = None;
+            self.changed();
         }
         Ok(())
     }
@@ -125,8 +113,9 @@ impl ChargePoint {
                 v21::LogStatusEnum::Accepted | v21::LogStatusEnum::AcceptedCanceled
             )
         {
-            self.flows.log_request = Some(request_id);
-            self.flows.log = None;
+            self.state.flows.log_request = Some(request_id);
+            self.state.flows.log = None;
+            self.changed();
         }
         Ok(())
     }
@@ -156,9 +145,10 @@ impl ChargePoint {
         let request_id = if status == FirmwareStatusEnum::Idle {
             None
         } else {
-            request_id.or(self.flows.firmware_request)
+            request_id.or(self.state.flows.firmware_request)
         };
-        self.flows.firmware = Some((status, request_id));
+        self.state.flows.firmware = Some((status, request_id));
+        self.changed();
         if self.can_send() {
             self.send_firmware_status(now, (status, request_id));
         }
@@ -176,9 +166,10 @@ impl ChargePoint {
         let request_id = if status == UploadLogStatusEnum::Idle {
             None
         } else {
-            request_id.or(self.flows.log_request)
+            request_id.or(self.state.flows.log_request)
         };
-        self.flows.log = Some((status, request_id));
+        self.state.flows.log = Some((status, request_id));
+        self.changed();
         if self.can_send() {
             self.send_log_status(now, (status, request_id));
         }
@@ -188,7 +179,7 @@ impl ChargePoint {
     /// while an update is under way, else `Idle` (F06.FR.16, L01.FR.25/26).
     pub(super) fn firmware_triggered(&self) -> (FirmwareStatusEnum, Option<i32>) {
         use FirmwareStatusEnum as F;
-        match self.flows.firmware {
+        match self.state.flows.firmware {
             Some(
                 last @ (
                     F::Downloaded
@@ -209,7 +200,7 @@ impl ChargePoint {
     /// What a triggered LogStatusNotification says: `Uploading` while an
     /// upload is under way, else `Idle`.
     pub(super) fn log_triggered(&self) -> (UploadLogStatusEnum, Option<i32>) {
-        match self.flows.log {
+        match self.state.flows.log {
             Some(last @ (UploadLogStatusEnum::Uploading, _)) => last,
             _ => (UploadLogStatusEnum::Idle, None),
         }

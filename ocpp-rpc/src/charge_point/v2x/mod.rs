@@ -37,7 +37,7 @@ use rust_decimal::Decimal;
 
 pub use device_model::{DeviceModel, VariableDef};
 pub use link::{LinkError, Version};
-pub use state::{EvseState, QueuedEvent, Reservation, State, Transaction};
+pub use state::{EvseState, Flows, QueuedEvent, Reservation, State, Transaction};
 
 use crate::endpoint::{self, CallFailure, CallId};
 use crate::machine::{Machine, WallClock};
@@ -273,7 +273,6 @@ pub struct ChargePoint {
     unlocks: BTreeMap<(i32, i32), String>,
     /// CSMS calls the application answers, by CALL id.
     app_calls: BTreeMap<String, flows::AppCall>,
-    flows: flows::Flows,
     reset_scheduled: bool,
     events: VecDeque<Event>,
 }
@@ -321,7 +320,6 @@ impl ChargePoint {
             tx_in_flight: None,
             unlocks: BTreeMap::new(),
             app_calls: BTreeMap::new(),
-            flows: flows::Flows::default(),
             reset_scheduled: false,
             events: VecDeque::new(),
         };

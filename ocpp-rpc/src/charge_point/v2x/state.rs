@@ -39,6 +39,22 @@ pub struct State {
     pub inoperative: BTreeSet<(i32, i32)>,
     /// Availability changes waiting for a transaction to end.
     pub scheduled_availability: Vec<((i32, i32), bool)>,
+    /// Where the application's firmware and log flows stand.
+    #[serde(default)]
+    pub flows: Flows,
+}
+
+/// Where the application's firmware and log flows stand, as last reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    /// The requestId of the UpdateFirmware accepted last.
+    pub firmware_request: Option<i32>,
+    /// The firmware status sent last, with its requestId.
+    pub firmware: Option<(v21::FirmwareStatusEnum, Option<i32>)>,
+    /// The requestId of the GetLog accepted last.
+    pub log_request: Option<i32>,
+    /// The log status sent last, with its requestId.
+    pub log: Option<(v21::UploadLogStatusEnum, Option<i32>)>,
 }
 
 impl State {
@@ -65,6 +81,7 @@ impl State {
             reservations: BTreeMap::new(),
             inoperative: BTreeSet::new(),
             scheduled_availability: Vec::new(),
+            flows: Flows::default(),
         }
     }
 }
