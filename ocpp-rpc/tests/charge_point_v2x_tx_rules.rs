@@ -30,6 +30,7 @@ both_versions!(
     a_master_pass_stops_every_transaction_and_starts_none,
     without_a_master_pass_group_another_token_changes_nothing,
     ended_carries_tx_ended_interval_samples,
+    ended_carries_clock_aligned_tx_ended_samples,
 );
 
 fn connected<P: Protocol>() -> Harness<P> {
@@ -374,5 +375,61 @@ fn an_evse_reset_with_resume_resumes_when_done_with_energy_if_allowed() {
     h.cp().reset_done(now, 1);
     h.settle();
     assert_eq!(h.tx_events().len(), count);
+    h.assert_clean();
+}
+
+/// The (context, value) of each meterValue of the last Ended event.
+fn ended_samples<P: Protocol>(h: &Harness<P>) -> Vec<(String, f64)> {
+    let ended = h.received("TransactionEvent").pop().unwrap();
+    assert_eq!(ended["eventType"], "Ended");
+    ended["meterValue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mv| {
+            let v = &mv["sampledValue"][0];
+            (
+                v["context"].as_str().unwrap().to_owned(),
+                v["value"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn ended_carries_clock_aligned_tx_ended_samples<P: Protocol>() {
+    let mut h = connected::<P>();
+    // The scripted heartbeats always say 10:00: keep the station's own clock.
+    set(&mut h, "ClockCtrlr/TimeSource", "RealTimeClock");
+    set(&mut h, "AlignedDataCtrlr/Enabled", "true");
+    set(&mut h, "AlignedDataCtrlr/TxEndedInterval", "900");
+    // T0 is 10:00:00: the slots are 10:15 and 10:30, counted from midnight.
+    h.advance(Duration::from_secs(60));
+    session(&mut h, 1, "TAG1");
+    h.advance(Duration::from_secs(14 * 60));
+    meter(&mut h, 1, 1800);
+    h.advance(Duration::from_secs(15 * 60 + 30));
+    meter(&mut h, 1, 2500);
+    let now = h.now();
+    h.cp().local_stop(now, 1);
+    h.settle();
+    let expected: Vec<(String, f64)> = [
+        ("Transaction.Begin", 1000.0),
+        ("Sample.Clock", 1000.0),
+        ("Sample.Clock", 1800.0),
+        ("Transaction.End", 2500.0),
+    ]
+    .iter()
+    .map(|(c, v)| ((*c).to_owned(), *v))
+    .collect();
+    assert_eq!(ended_samples(&h), expected);
+    let ended = h.received("TransactionEvent").pop().unwrap();
+    let at: Vec<&str> = ended["meterValue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mv| mv["timestamp"].as_str().unwrap())
+        .collect();
+    assert!(at[1].starts_with("2025-01-01T10:15:00"), "{at:?}");
+    assert!(at[2].starts_with("2025-01-01T10:30:00"), "{at:?}");
     h.assert_clean();
 }

@@ -261,6 +261,8 @@ pub struct ChargePoint {
     heartbeat_at: Option<Instant>,
     retry_at: Option<Instant>,
     aligned_at: Option<Instant>,
+    /// The next AlignedDataCtrlr.TxEndedInterval slot.
+    aligned_ended_at: Option<Instant>,
     sample_at: BTreeMap<i32, Instant>,
     /// The next TxEndedInterval sample of each running transaction.
     ended_sample_at: BTreeMap<i32, Instant>,
@@ -311,6 +313,7 @@ impl ChargePoint {
             heartbeat_at: None,
             retry_at: None,
             aligned_at: None,
+            aligned_ended_at: None,
             sample_at: BTreeMap::new(),
             ended_sample_at: BTreeMap::new(),
             connect_by: BTreeMap::new(),
@@ -473,7 +476,9 @@ impl ChargePoint {
             "OCPPCommCtrlr/HeartbeatInterval" if self.heartbeat_at.is_some() => {
                 self.heartbeat_at = Some(later(now, self.secs(key)));
             }
-            "AlignedDataCtrlr/Interval" => self.schedule_aligned(now),
+            "AlignedDataCtrlr/Interval" | "AlignedDataCtrlr/TxEndedInterval" => {
+                self.schedule_aligned(now)
+            }
             "SampledDataCtrlr/TxUpdatedInterval" => {
                 let running: Vec<i32> = self.sample_at.keys().copied().collect();
                 for evse in running {
@@ -745,22 +750,24 @@ impl ChargePoint {
     // ----- timers -----
 
     fn schedule_aligned(&mut self, now: Instant) {
-        let interval = self.var_int("AlignedDataCtrlr/Interval");
+        self.aligned_at = self.next_aligned(now, "AlignedDataCtrlr/Interval");
+        self.aligned_ended_at = self.next_aligned(now, "AlignedDataCtrlr/TxEndedInterval");
+    }
+
+    /// The next slot after `now` of the clock-aligned interval `key`
+    /// (counted from midnight; `None` when the interval is 0).
+    fn next_aligned(&self, now: Instant, key: &str) -> Option<Instant> {
+        let interval = self.var_int(key);
         if interval <= 0 {
-            self.aligned_at = None;
-            return;
+            return None;
         }
         let utc = self.clock.at(now);
-        let midnight = utc.date_naive().and_hms_opt(0, 0, 0).map(|m| m.and_utc());
-        let Some(midnight) = midnight else {
-            self.aligned_at = None;
-            return;
-        };
+        let midnight = utc.date_naive().and_hms_opt(0, 0, 0)?.and_utc();
         let since = (utc - midnight).num_milliseconds();
-        let step = interval * 1000;
-        let next = (since / step + 1) * step;
+        let step = interval.saturating_mul(1000);
+        let next = (since / step + 1).saturating_mul(step);
         let at = midnight + chrono::TimeDelta::milliseconds(next);
-        self.aligned_at = Some(self.clock.instant_at(at).max(now));
+        Some(self.clock.instant_at(at).max(now))
     }
 
     fn schedule_sample(&mut self, evse: i32, now: Instant) {
@@ -812,8 +819,16 @@ impl ChargePoint {
             self.ended_sample(now, evse);
         }
         if self.aligned_at.is_some_and(|t| t <= now) {
-            self.schedule_aligned(now + Duration::from_millis(1));
+            self.aligned_at =
+                self.next_aligned(now + Duration::from_millis(1), "AlignedDataCtrlr/Interval");
             self.aligned_sample(now);
+        }
+        if self.aligned_ended_at.is_some_and(|t| t <= now) {
+            self.aligned_ended_at = self.next_aligned(
+                now + Duration::from_millis(1),
+                "AlignedDataCtrlr/TxEndedInterval",
+            );
+            self.aligned_ended_sample(now);
         }
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
@@ -914,6 +929,7 @@ impl Machine for ChargePoint {
             self.heartbeat_at,
             self.retry_at,
             self.aligned_at,
+            self.aligned_ended_at,
             self.sample_at.values().min().copied(),
             self.ended_sample_at.values().min().copied(),
             self.connect_by.values().min().copied(),

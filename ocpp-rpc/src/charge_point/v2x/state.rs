@@ -157,8 +157,9 @@ pub struct Transaction {
     /// refused (`TxCtrlr.MaxEnergyOnInvalidId` past the start reading).
     #[serde(default, with = "super::decimal_text::option")]
     pub invalid_energy_limit: Option<rust_decimal::Decimal>,
-    /// The samples taken every `SampledDataCtrlr.TxEndedInterval` for the
-    /// Ended event (between its Transaction.Begin and .End values).
+    /// The samples taken every `SampledDataCtrlr.TxEndedInterval` and
+    /// `AlignedDataCtrlr.TxEndedInterval` for the Ended event (between its
+    /// Transaction.Begin and .End values), oldest first.
     #[serde(default)]
     pub ended_samples: Vec<v21::MeterValue>,
     /// A Reset ImmediateAndResume interrupted it: it resumes (TxResumed)

@@ -1029,23 +1029,43 @@ impl ChargePoint {
         }
     }
 
-    /// A TxEndedInterval sample, kept for the Ended event. Past
-    /// [`MAX_ENDED_SAMPLES`] every other one is dropped (the 1st, 3rd, ...),
-    /// so a long transaction keeps a bounded, evenly thinned series.
+    /// A SampledDataCtrlr.TxEndedInterval sample, kept for the Ended event.
     pub(super) fn ended_sample(&mut self, now: Instant, evse: i32) {
         let measurands = self.var_list("SampledDataCtrlr/TxEndedMeasurands");
-        let Some(mv) = self.sample(evse, &measurands, ReadingContextEnum::SamplePeriodic, now)
-        else {
+        let sample = self.sample(evse, &measurands, ReadingContextEnum::SamplePeriodic, now);
+        if !self.keep_ended_sample(evse, sample) {
+            self.ended_sample_at.remove(&evse);
+        }
+    }
+
+    /// An AlignedDataCtrlr.TxEndedInterval sample of every transaction,
+    /// kept for its Ended event.
+    pub(super) fn aligned_ended_sample(&mut self, now: Instant) {
+        if !self.var_bool("AlignedDataCtrlr/Enabled") {
             return;
-        };
+        }
+        let measurands = self.var_list("AlignedDataCtrlr/TxEndedMeasurands");
+        for evse in 1..=self.evse_count() {
+            let sample = self.sample(evse, &measurands, ReadingContextEnum::SampleClock, now);
+            self.keep_ended_sample(evse, sample);
+        }
+    }
+
+    /// Keeps `sample` for the Ended event of the transaction on `evse`
+    /// (`false`: there is none). Past [`MAX_ENDED_SAMPLES`] every other one
+    /// is dropped (the 1st, 3rd, ...), so a long transaction keeps a
+    /// bounded, evenly thinned series.
+    fn keep_ended_sample(&mut self, evse: i32, sample: Option<v21::MeterValue>) -> bool {
         let Some(tx) = self
             .state
             .evses
             .get_mut(&evse)
             .and_then(|e| e.transaction.as_mut())
         else {
-            self.ended_sample_at.remove(&evse);
-            return;
+            return false;
+        };
+        let Some(mv) = sample else {
+            return true;
         };
         tx.ended_samples.push(mv);
         if tx.ended_samples.len() > MAX_ENDED_SAMPLES {
@@ -1056,6 +1076,7 @@ impl ChargePoint {
             });
         }
         self.changed();
+        true
     }
 
     pub(super) fn aligned_sample(&mut self, now: Instant) {
