@@ -36,10 +36,20 @@ impl ChargePoint {
                 r.component_variable.as_ref().map_or(0, Vec::len),
                 "GetReport",
             )),
+            // N04.FR.09, N06.FR.06.
+            AnyRequest::SetVariableMonitoring(r) => {
+                Some((r.set_monitoring_data.len(), "SetVariableMonitoring"))
+            }
+            AnyRequest::ClearVariableMonitoring(r) => Some((r.id.len(), "ClearVariableMonitoring")),
             _ => None,
         };
         if let Some((count, action)) = items {
-            let limit = self.var_int(&format!("DeviceDataCtrlr/ItemsPerMessage[{action}]"));
+            let controller = if action.ends_with("Monitoring") {
+                "MonitoringCtrlr"
+            } else {
+                "DeviceDataCtrlr"
+            };
+            let limit = self.var_int(&format!("{controller}/ItemsPerMessage[{action}]"));
             if i64::try_from(count).unwrap_or(i64::MAX) > limit {
                 self.respond_error(&id, ErrorCode::OccurrenceConstraintViolation);
                 return;
@@ -52,6 +62,14 @@ impl ChargePoint {
                 return self.get_base_report(now, &id, &r);
             }
             AnyRequest::GetReport(r) => return self.get_report(now, &id, &r),
+            AnyRequest::SetVariableMonitoring(r) => self.set_variable_monitoring(now, &r).into(),
+            AnyRequest::ClearVariableMonitoring(r) => self.clear_variable_monitoring(&r).into(),
+            AnyRequest::GetMonitoringReport(r) => {
+                self.get_monitoring_report(now, &id, &r);
+                return self.report_status(now);
+            }
+            AnyRequest::SetMonitoringBase(r) => self.set_monitoring_base(&r).into(),
+            AnyRequest::SetMonitoringLevel(r) => self.set_monitoring_level(&r).into(),
             AnyRequest::RequestStartTransaction(r) => {
                 if pending {
                     reject_start("NotAccepted").into()

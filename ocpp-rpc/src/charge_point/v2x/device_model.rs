@@ -660,6 +660,29 @@ impl DeviceModel {
                 "false",
             ),
             v(
+                "MonitoringCtrlr",
+                "Enabled",
+                M::ReadOnly,
+                D::Boolean,
+                "true",
+            ),
+            v(
+                "MonitoringCtrlr",
+                "ItemsPerMessage",
+                M::ReadOnly,
+                D::Integer,
+                "8",
+            )
+            .instance("SetVariableMonitoring"),
+            v(
+                "MonitoringCtrlr",
+                "ItemsPerMessage",
+                M::ReadOnly,
+                D::Integer,
+                "8",
+            )
+            .instance("ClearVariableMonitoring"),
+            v(
                 "DeviceDataCtrlr",
                 "ItemsPerMessage",
                 M::ReadOnly,

@@ -23,6 +23,7 @@ mod commands;
 mod device_model;
 mod flows;
 mod link;
+mod monitoring;
 mod report;
 mod state;
 mod transactions;
@@ -37,7 +38,7 @@ use rust_decimal::Decimal;
 
 pub use device_model::{DeviceModel, VariableDef};
 pub use link::{LinkError, Version};
-pub use state::{EvseState, Flows, QueuedEvent, Reservation, State, Transaction};
+pub use state::{EvseState, Flows, Monitor, QueuedEvent, Reservation, State, Transaction};
 
 use crate::endpoint::{self, CallFailure, CallId};
 use crate::machine::{Machine, WallClock};
@@ -402,6 +403,7 @@ impl ChargePoint {
             .insert(key.to_owned(), value.to_owned());
         self.after_variable_change(key, now);
         self.changed();
+        self.check_monitors(now);
         Ok(())
     }
 
@@ -614,7 +616,7 @@ impl ChargePoint {
     }
 
     /// Sends a StatusNotification for every connector whose status differs
-    /// from the last one reported.
+    /// from the last one reported, then evaluates the monitors.
     fn report_status(&mut self, now: Instant) {
         if !self.can_send() {
             return;
@@ -636,6 +638,9 @@ impl ChargePoint {
                 self.call(now, request.into(), Pending::Other);
             }
         }
+        // A status is a variable too (AvailabilityState), and this runs
+        // after every change the CSMS or the hardware makes.
+        self.check_monitors(now);
     }
 
     fn on_accepted(&mut self, now: Instant) {

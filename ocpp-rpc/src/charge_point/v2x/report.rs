@@ -107,26 +107,11 @@ impl ChargePoint {
     }
 
     fn report_data(&self, d: &VariableDef, now: Instant) -> v21::ReportData {
+        let (component, variable) = wire_names(d);
         v21::ReportData {
-            component: v21::Component {
-                custom_data: None,
-                evse: d.evse.map(|e| v21::EVSE {
-                    connector_id: d.connector,
-                    custom_data: None,
-                    id: e,
-                }),
-                instance: d
-                    .component_instance
-                    .as_deref()
-                    .map(BoundedString::new_unchecked),
-                name: BoundedString::new_unchecked(d.component.as_str()),
-            },
+            component,
             custom_data: None,
-            variable: v21::Variable {
-                custom_data: None,
-                instance: d.instance.as_deref().map(BoundedString::new_unchecked),
-                name: BoundedString::new_unchecked(d.name.as_str()),
-            },
+            variable,
             variable_attribute: vec![v21::VariableAttribute {
                 constant: None,
                 custom_data: None,
@@ -142,7 +127,8 @@ impl ChargePoint {
                 max_elements: None,
                 max_limit: d.max,
                 min_limit: d.min,
-                supports_monitoring: false,
+                // Delta on every variable, thresholds on numeric ones.
+                supports_monitoring: true,
                 unit: d.unit.as_deref().map(BoundedString::new_unchecked),
                 values_list: d.values_list.as_deref().map(BoundedString::new_unchecked),
             }),
@@ -171,6 +157,30 @@ impl ChargePoint {
     }
 }
 
+/// The component and variable of `d`, as messages name them.
+pub(super) fn wire_names(d: &VariableDef) -> (v21::Component, v21::Variable) {
+    (
+        v21::Component {
+            custom_data: None,
+            evse: d.evse.map(|e| v21::EVSE {
+                connector_id: d.connector,
+                custom_data: None,
+                id: e,
+            }),
+            instance: d
+                .component_instance
+                .as_deref()
+                .map(BoundedString::new_unchecked),
+            name: BoundedString::new_unchecked(d.component.as_str()),
+        },
+        v21::Variable {
+            custom_data: None,
+            instance: d.instance.as_deref().map(BoundedString::new_unchecked),
+            name: BoundedString::new_unchecked(d.name.as_str()),
+        },
+    )
+}
+
 fn same_component(a: &VariableDef, b: &VariableDef) -> bool {
     a.component == b.component
         && a.component_instance == b.component_instance
@@ -180,7 +190,7 @@ fn same_component(a: &VariableDef, b: &VariableDef) -> bool {
 
 /// Whether a componentVariable selects `def`: an absent evse, connector,
 /// instance or variable stands for all of them (B08.FR.20–25).
-fn selects(cv: &v21::ComponentVariable, def: &VariableDef) -> bool {
+pub(super) fn selects(cv: &v21::ComponentVariable, def: &VariableDef) -> bool {
     let c = &cv.component;
     if !c.name.as_str().eq_ignore_ascii_case(&def.component) {
         return false;

@@ -42,6 +42,35 @@ pub struct State {
     /// Where the application's firmware and log flows stand.
     #[serde(default)]
     pub flows: Flows,
+    /// Variable monitors set by the CSMS, by id (N07.FR.13).
+    #[serde(default)]
+    pub monitors: BTreeMap<i32, Monitor>,
+    /// The last monitor id handed out.
+    #[serde(default)]
+    pub monitor_counter: i32,
+    /// SetMonitoringLevel's severity (`None`: every severity is reported).
+    #[serde(default)]
+    pub monitoring_level: Option<i32>,
+}
+
+/// A variable monitor (N04).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Monitor {
+    /// The device-model key of the monitored variable.
+    pub key: String,
+    /// UpperThreshold, LowerThreshold or Delta.
+    pub kind: v21::MonitorEnum,
+    /// The threshold, or the delta.
+    #[serde(with = "super::decimal_text")]
+    pub value: rust_decimal::Decimal,
+    /// 0 (Danger) to 9 (Debug).
+    pub severity: i32,
+    /// Active only while a transaction runs (on the component's EVSE).
+    pub transaction: bool,
+    /// A threshold is exceeded and its cleared event is due on return.
+    pub tripped: bool,
+    /// Delta: the value when set or last reported.
+    pub reference: Option<String>,
 }
 
 /// Where the application's firmware and log flows stand, as last reported.
@@ -82,6 +111,9 @@ impl State {
             inoperative: BTreeSet::new(),
             scheduled_availability: Vec::new(),
             flows: Flows::default(),
+            monitors: BTreeMap::new(),
+            monitor_counter: 0,
+            monitoring_level: None,
         }
     }
 }
