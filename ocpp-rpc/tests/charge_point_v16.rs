@@ -498,3 +498,49 @@ fn an_authorization_without_a_cable_lapses_after_connection_timeout() {
     );
     assert_clean(&link);
 }
+
+#[test]
+fn a_status_shorter_than_minimum_status_duration_is_not_reported() {
+    let (mut link, mut script) = registered(1);
+    set(&mut link, "MinimumStatusDuration", "10");
+    let booted = statuses(&link).len();
+    assert_eq!(booted, 2, "the first report goes out at once");
+    let new = |link: &L| statuses(link)[booted..].to_vec();
+    // Preparing for 5 s, then Available again: nothing is reported.
+    let now = link.now();
+    link.charge_point.plug_in(now, 1).unwrap();
+    advance(&mut link, &mut script, 5);
+    let now = link.now();
+    link.charge_point.unplug(now, 1).unwrap();
+    advance(&mut link, &mut script, 30);
+    assert_eq!(new(&link), vec![]);
+    // Preparing, then Faulted 3 s later: only the latest, once it has held.
+    let now = link.now();
+    link.charge_point.plug_in(now, 1).unwrap();
+    advance(&mut link, &mut script, 3);
+    let now = link.now();
+    link.charge_point
+        .fault(now, 1, v16::ChargePointErrorCode::GroundFailure, false)
+        .unwrap();
+    advance(&mut link, &mut script, 9);
+    assert_eq!(new(&link), vec![]);
+    advance(&mut link, &mut script, 1);
+    assert_eq!(new(&link), vec![(1, "Faulted".to_owned())]);
+    // A triggered StatusNotification reports the current state at once.
+    let now = link.now();
+    link.charge_point.clear_fault(now, 1).unwrap();
+    settle(&mut link, &mut script);
+    let r = csms_call(
+        &mut link,
+        &mut script,
+        v16::TriggerMessageRequest {
+            connector_id: Some(1),
+            requested_message: v16::MessageTrigger::StatusNotification,
+        },
+    );
+    assert!(matches!(r, Ok(v16::AnyResponse::TriggerMessage(_))));
+    assert_eq!(new(&link)[1..], [(1, "Preparing".to_owned())]);
+    advance(&mut link, &mut script, 30);
+    assert_eq!(new(&link).len(), 2, "nothing more: Preparing was reported");
+    assert_clean(&link);
+}

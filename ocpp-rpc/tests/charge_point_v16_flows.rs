@@ -207,3 +207,97 @@ fn certificate_renewal_on_trigger() {
     assert_eq!(calls_of(&link, "SecurityEventNotification").len(), 1);
     assert_clean(&link);
 }
+
+#[test]
+fn diagnostics_and_signed_firmware_are_refused_or_accepted_by_the_application() {
+    let mut cfg = config(1);
+    cfg.application_actions = vec![
+        v16::Action::GetDiagnostics,
+        v16::Action::SignedUpdateFirmware,
+    ];
+    let (mut link, mut script) = link_with(cfg);
+    link.connect();
+    settle(&mut link, &mut script);
+    let now = link.now();
+    // GetDiagnostics: no fileName means nothing to upload.
+    for file_name in [None, Some("diag.zip")] {
+        let call = link
+            .csms
+            .call(
+                now,
+                v16::GetDiagnosticsRequest {
+                    location: "ftp://logs.example/".into(),
+                    retries: None,
+                    retry_interval: None,
+                    start_time: None,
+                    stop_time: None,
+                },
+            )
+            .unwrap();
+        settle(&mut link, &mut script);
+        assert!(
+            !script.responses.contains_key(&call),
+            "answered before the application"
+        );
+        let (pending, request) = requested(&mut link);
+        assert!(matches!(request, AnyRequest::GetDiagnostics(_)));
+        link.charge_point
+            .answer_call(
+                now,
+                &pending,
+                v16::GetDiagnosticsResponse {
+                    file_name: file_name.map(tag),
+                },
+            )
+            .unwrap();
+        settle(&mut link, &mut script);
+        match script.responses.remove(&call) {
+            Some(Ok(AnyResponse::GetDiagnostics(r))) => {
+                assert_eq!(r.file_name.as_ref().map(|f| f.as_str()), file_name)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // SignedUpdateFirmware: a bad signing certificate, then a good one.
+    for status in [
+        v16::UpdateFirmwareStatusEnum::InvalidCertificate,
+        v16::UpdateFirmwareStatusEnum::Accepted,
+    ] {
+        let call = link
+            .csms
+            .call(
+                now,
+                v16::SignedUpdateFirmwareRequest {
+                    firmware: v16::Firmware {
+                        install_date_time: None,
+                        location: tag("https://fw.example/2.0"),
+                        retrieve_date_time: t0(),
+                        signature: tag("c2ln"),
+                        signing_certificate: tag("-----BEGIN CERTIFICATE-----"),
+                    },
+                    request_id: 7,
+                    retries: None,
+                    retry_interval: None,
+                },
+            )
+            .unwrap();
+        settle(&mut link, &mut script);
+        let (pending, request) = requested(&mut link);
+        assert!(matches!(request, AnyRequest::SignedUpdateFirmware(_)));
+        // The answer must be of the call's action.
+        assert!(
+            link.charge_point
+                .answer_call(now, &pending, v16::UpdateFirmwareResponse {})
+                .is_err()
+        );
+        link.charge_point
+            .answer_call(now, &pending, v16::SignedUpdateFirmwareResponse { status })
+            .unwrap();
+        settle(&mut link, &mut script);
+        match script.responses.remove(&call) {
+            Some(Ok(AnyResponse::SignedUpdateFirmware(r))) => assert_eq!(r.status, status),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_clean(&link);
+}

@@ -934,3 +934,39 @@ fn broken_and_unknown_calls_get_errors_and_the_machine_keeps_working() {
         Some(v16::ChargePointStatus::Charging)
     );
 }
+
+#[test]
+fn get_configuration_max_keys_is_honoured() {
+    let (mut link, mut script) = registered(1);
+    set(&mut link, "GetConfigurationMaxKeys", "2");
+    let get = |keys: Option<Vec<&str>>| v16::GetConfigurationRequest {
+        key: keys.map(|k| k.into_iter().map(tag).collect()),
+    };
+    let two = answer!(
+        &mut link,
+        &mut script,
+        get(Some(vec!["HeartbeatInterval", "NoSuchKey"])),
+        GetConfiguration
+    );
+    assert_eq!(two.configuration_key.unwrap().len(), 1);
+    assert_eq!(two.unknown_key.unwrap().len(), 1);
+    // More keys than allowed: the key list breaks its occurrence constraint.
+    let r = csms_call(
+        &mut link,
+        &mut script,
+        get(Some(vec![
+            "HeartbeatInterval",
+            "NumberOfConnectors",
+            "ResetRetries",
+        ])),
+    );
+    match r {
+        Err(CallFailure::Error { code, .. }) => {
+            assert_eq!(code, ErrorCode::OccurrenceConstraintViolation)
+        }
+        other => panic!("{other:?}"),
+    }
+    // The limit is on keys asked for: all keys still come without a list.
+    let all = answer!(&mut link, &mut script, get(None), GetConfiguration);
+    assert!(all.configuration_key.unwrap().len() > 2);
+}

@@ -26,6 +26,7 @@ macro_rules! both_versions {
 both_versions!(
     get_and_set_variables,
     base_report_in_parts,
+    custom_report_filters,
     remote_start_and_stop,
     reset,
     change_availability,
@@ -37,7 +38,6 @@ both_versions!(
     smart_charging,
     aligned_meter_values,
     faults_notify_and_unsupported_actions,
-    firmware_logs_and_certificates,
 );
 
 fn connected<P: Protocol>() -> Harness<P> {
@@ -782,59 +782,129 @@ fn faults_notify_and_unsupported_actions<P: Protocol>() {
     h.assert_clean();
 }
 
-fn firmware_logs_and_certificates<P: Protocol>() {
+/// The items of the NotifyReports for `request_id`, checking their parts.
+fn reported<P: Protocol>(h: &Harness<P>, request_id: i64) -> Vec<Value> {
+    let parts: Vec<Value> = h
+        .received("NotifyReport")
+        .into_iter()
+        .filter(|p| p["requestId"] == request_id)
+        .collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert_eq!(p["seqNo"], i as i64);
+        assert_eq!(p.get("tbc").is_some(), i + 1 < parts.len());
+    }
+    parts
+        .iter()
+        .flat_map(|p| p["reportData"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn custom_report_filters<P: Protocol>() {
     let mut h = connected::<P>();
-    let r = h.ok(
-        "UpdateFirmware",
-        json!({"requestId": 11, "firmware": {"location": "https://fw.example/1.1", "retrieveDateTime": "2025-01-01T10:00:00Z"}}),
-    );
-    assert_eq!(r["status"], "Accepted");
-    assert!(
-        h.events
+    let mut request_id = 20;
+    let mut report = |h: &mut Harness<P>, filter: Value| -> (Value, Vec<Value>) {
+        request_id += 1;
+        let mut payload = filter;
+        payload["requestId"] = json!(request_id);
+        let r = h.ok("GetReport", payload);
+        (r["status"].clone(), reported(h, request_id))
+    };
+    let count = |h: &mut Harness<P>, component: &str| {
+        h.cp()
+            .device_model()
+            .variables()
             .iter()
-            .any(|e| matches!(e, Event::InstallFirmware(r) if r.request_id == 11))
+            .filter(|d| d.component == component)
+            .count()
+    };
+    // One variable, with its characteristics.
+    let (status, items) = report(
+        &mut h,
+        json!({"componentVariable": [var("TxCtrlr", "TxStartPoint")]}),
     );
+    assert_eq!(status, "Accepted");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["variableAttribute"][0]["value"], "PowerPathClosed");
+    assert_eq!(
+        items[0]["variableCharacteristics"]["dataType"],
+        "MemberList"
+    );
+    // No variable: all of the component's, in parts of ItemsPerMessage.
+    let (_, items) = report(
+        &mut h,
+        json!({"componentVariable": [{"component": {"name": "TxCtrlr"}}]}),
+    );
+    let tx_ctrlr = count(&mut h, "TxCtrlr");
+    assert!(tx_ctrlr > 4);
+    assert_eq!(items.len(), tx_ctrlr);
+    // No evse: every EVSE's; an evse: only that one's.
+    let availability = var("EVSE", "AvailabilityState");
+    let (_, items) = report(&mut h, json!({"componentVariable": [availability]}));
+    assert_eq!(items.len(), 2);
+    let mut on_two = availability.clone();
+    on_two["component"]["evse"] = json!({"id": 2});
+    let (_, items) = report(&mut h, json!({"componentVariable": [on_two]}));
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["component"]["evse"]["id"], 2);
+    // Nothing matches: EmptyResultSet and no report.
+    let before = h.received("NotifyReport").len();
+    let (status, _) = report(
+        &mut h,
+        json!({"componentVariable": [{"component": {"name": "NoSuchCtrlr"}}]}),
+    );
+    assert_eq!(status, "EmptyResultSet");
+    assert_eq!(h.received("NotifyReport").len(), before);
+
+    // Criteria: Problem only once something has one.
+    let (status, _) = report(&mut h, json!({"componentCriteria": ["Problem"]}));
+    assert_eq!(status, "EmptyResultSet");
+    let now = h.now();
+    let evse_one: v21::Component =
+        serde_json::from_value(json!({"name": "EVSE", "evse": {"id": 1}})).unwrap();
+    h.cp().fault(now, evse_one, "Problem", true);
+    h.settle();
+    let (status, items) = report(&mut h, json!({"componentCriteria": ["Problem"]}));
+    assert_eq!(status, "Accepted");
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|d| d["component"]["name"] == "EVSE" && d["component"]["evse"]["id"] == 1)
+    );
+    // Enabled: a disabled component is left out, one without the variable
+    // is in; with a componentVariable both must hold.
     let now = h.now();
     h.cp()
-        .firmware_status(now, v21::FirmwareStatusEnum::Downloading, Some(11));
-    h.cp()
-        .firmware_status(now, v21::FirmwareStatusEnum::Installed, Some(11));
-    h.settle();
-    let statuses: Vec<_> = h
-        .received("FirmwareStatusNotification")
-        .iter()
-        .map(|p| p["status"].clone())
-        .collect();
-    assert_eq!(statuses, vec![json!("Downloading"), json!("Installed")]);
-
-    let r = h.ok(
-        "GetLog",
-        json!({"requestId": 12, "logType": "DiagnosticsLog", "log": {"remoteLocation": "https://logs.example/"}}),
-    );
-    assert_eq!(r["status"], "Accepted");
+        .set_variable("AuthCacheCtrlr/Enabled", "false", now)
+        .unwrap();
+    let (_, items) = report(&mut h, json!({"componentCriteria": ["Enabled"]}));
     assert!(
-        h.events
+        items
             .iter()
-            .any(|e| matches!(e, Event::UploadLogs(r) if r.request_id == 12))
+            .all(|d| d["component"]["name"] != "AuthCacheCtrlr")
     );
-    h.cp()
-        .log_status(now, v21::UploadLogStatusEnum::Uploaded, Some(12));
-    h.settle();
-    assert_eq!(h.received("LogStatusNotification")[0]["status"], "Uploaded");
-
-    h.cp()
-        .sign_certificate(now, "-----BEGIN CERTIFICATE REQUEST-----", None);
-    h.settle();
-    assert_eq!(h.received("SignCertificate").len(), 1);
-    let r = h.ok(
-        "CertificateSigned",
-        json!({"certificateChain": "-----BEGIN CERTIFICATE-----"}),
+    assert!(items.iter().any(|d| d["component"]["name"] == "TxCtrlr"));
+    let (status, _) = report(
+        &mut h,
+        json!({"componentCriteria": ["Enabled", "Problem"], "componentVariable": [{"component": {"name": "AuthCacheCtrlr"}}]}),
     );
-    assert_eq!(r["status"], "Accepted");
-    assert!(
-        h.events
-            .iter()
-            .any(|e| matches!(e, Event::CertificateSigned(_)))
+    assert_eq!(status, "EmptyResultSet");
+    let (status, items) = report(
+        &mut h,
+        json!({"componentCriteria": ["Enabled", "Problem"], "componentVariable": [{"component": {"name": "EVSE"}}]}),
     );
+    assert_eq!(status, "Accepted", "the EVSEs meet one of them");
+    assert!(!items.is_empty());
+    // More componentVariables than ItemsPerMessage[GetReport] (4).
+    let five: Vec<Value> = (0..5).map(|_| var("TxCtrlr", "TxStartPoint")).collect();
+    match h.call(
+        "GetReport",
+        json!({"requestId": 99, "componentVariable": five}),
+    ) {
+        Err(CallFailure::Error { code, .. }) => {
+            assert_eq!(code, ErrorCode::OccurrenceConstraintViolation)
+        }
+        other => panic!("{other:?}"),
+    }
     h.assert_clean();
 }

@@ -52,8 +52,15 @@
 //! the queue when its answer arrives, so a crash between the answer and
 //! the persisting of the snapshot sends it once more.
 //!
-//! Not done yet: `MinimumStatusDuration` (every change is reported) and
-//! `ResetRetries` (the application reboots on [`Event::Reboot`]).
+//! A status change is reported once it has held `MinimumStatusDuration`
+//! seconds (a shorter one is not reported at all); the first report of a
+//! connection and triggered ones go out at once. `GetConfiguration` with
+//! more keys than `GetConfigurationMaxKeys` is answered with the CALLERROR
+//! `OccurrenceConstraintViolation`, as 2.x does for ItemsPerMessage.
+//!
+//! `ResetRetries` is kept as a key but has no effect here: the reset is
+//! the application's act on [`Event::Reboot`], and only the application
+//! sees whether it failed, so it alone can retry.
 
 pub mod auth;
 mod authorization;
@@ -233,6 +240,9 @@ pub struct ChargePoint {
     tx_retry_at: Option<Instant>,
     /// The status last sent per connector.
     reported: Vec<Option<(ChargePointStatus, ChargePointErrorCode)>>,
+    /// A changed status not sent yet, and since when it holds
+    /// (`MinimumStatusDuration`).
+    unsettled: Vec<Option<((ChargePointStatus, ChargePointErrorCode), Instant)>>,
     aligned_next: Option<DateTime<Utc>>,
     /// When an authorization without a cable lapses (ConnectionTimeOut).
     authorized_until: Vec<Option<Instant>>,
@@ -304,6 +314,7 @@ impl ChargePoint {
             tx_in_flight: false,
             tx_retry_at: None,
             reported: vec![None; n],
+            unsettled: vec![None; n],
             aligned_next: None,
             authorized_until: vec![None; n],
             remote_profiles: vec![None; n],
@@ -755,6 +766,7 @@ impl ChargePoint {
                     self.dirty = true;
                 }
                 self.reported.iter_mut().for_each(|r| *r = None);
+                self.unsettled.iter_mut().for_each(|r| *r = None);
                 self.reset_heartbeat(now);
                 self.refresh_statuses(now);
                 self.pump_queue(now);
@@ -1016,6 +1028,9 @@ impl Machine for ChargePoint {
             times.extend(self.tx_retry_at);
         }
         times.extend(self.authorized_until.iter().flatten().copied());
+        if self.online() {
+            times.extend(self.status_due());
+        }
         for connector in 1..=self.config.connectors {
             if let Some(due) = self.sample_due(connector) {
                 times.push(self.clock.instant_at(due));

@@ -76,6 +76,17 @@ impl ChargePoint {
             AnyRequest::ChangeAvailability(r) => self.change_availability(now, &id, &r),
             AnyRequest::UnlockConnector(r) => self.unlock(now, &id, r.connector_id),
             AnyRequest::GetConfiguration(r) => {
+                // The key list may be limited (GetConfigurationMaxKeys); a
+                // longer one breaks the field's occurrence constraint.
+                let max = self.state.configuration.int("GetConfigurationMaxKeys");
+                let asked = r.key.as_ref().map_or(0, Vec::len);
+                if u64::try_from(asked).unwrap_or(u64::MAX) > max {
+                    return self.respond_error(
+                        &id,
+                        ErrorCode::OccurrenceConstraintViolation,
+                        "more keys than GetConfigurationMaxKeys",
+                    );
+                }
                 let response = self.state.configuration.report(r.key.as_deref());
                 self.respond(&id, response);
             }

@@ -1,8 +1,9 @@
 //! StatusNotification: each connector's status from its state (the 1.6
 //! transition table follows from the order of the checks), sent on
-//! every change while registered.
+//! every change while registered, once it has held
+//! `MinimumStatusDuration`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ocpp_types::v16::{self, ChargePointErrorCode, ChargePointStatus};
 
@@ -55,19 +56,58 @@ impl ChargePoint {
         Some((status, code))
     }
 
-    /// Sends a StatusNotification for every connector whose state changed.
+    fn minimum_status_duration(&self) -> Duration {
+        super::secs(self.state.configuration.int("MinimumStatusDuration"))
+    }
+
+    /// Sends a StatusNotification for every connector whose state changed
+    /// and has held `MinimumStatusDuration` (at once when it is 0 or the
+    /// connector was not reported yet on this connection).
     pub(super) fn refresh_statuses(&mut self, now: Instant) {
         if !self.online() {
             return;
         }
+        let minimum = self.minimum_status_duration();
         for connector in 0..=self.config.connectors {
             let Some(current) = self.compute_status(connector) else {
                 continue;
             };
-            if self.reported.get(connector as usize).copied().flatten() != Some(current) {
-                self.send_status(now, connector, current, false);
+            let idx = connector as usize;
+            let reported = self.reported.get(idx).copied().flatten();
+            let Some(unsettled) = self.unsettled.get_mut(idx) else {
+                continue;
+            };
+            if reported == Some(current) {
+                // Back to what was reported: the short-lived state is dropped.
+                *unsettled = None;
+                continue;
             }
+            if !minimum.is_zero() && reported.is_some() {
+                match *unsettled {
+                    Some((status, since)) if status == current => {
+                        if now.saturating_duration_since(since) < minimum {
+                            continue;
+                        }
+                    }
+                    _ => {
+                        *unsettled = Some((current, now));
+                        continue;
+                    }
+                }
+            }
+            *unsettled = None;
+            self.send_status(now, connector, current, false);
         }
+    }
+
+    /// When the earliest unsettled status has held long enough.
+    pub(super) fn status_due(&self) -> Option<Instant> {
+        let minimum = self.minimum_status_duration();
+        self.unsettled
+            .iter()
+            .flatten()
+            .map(|&(_, since)| since.checked_add(minimum).unwrap_or(since))
+            .min()
     }
 
     pub(super) fn send_status(
@@ -93,6 +133,9 @@ impl ChargePoint {
         };
         if sent && let Some(slot) = self.reported.get_mut(connector as usize) {
             *slot = Some((status, error_code));
+            if let Some(pending) = self.unsettled.get_mut(connector as usize) {
+                *pending = None;
+            }
         }
     }
 }

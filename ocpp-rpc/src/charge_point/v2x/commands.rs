@@ -1,6 +1,7 @@
-//! The CSMS's CALLs: the call gate, the device model (B05–B07), remote
-//! commands (B11, F, G, H), local list and cache (C, D), smart charging
-//! (K), firmware and logs (L, N) through the application.
+//! The CSMS's CALLs: the call gate, Get/SetVariables (B05/B06), remote
+//! commands (B11–B13, F, G, H), local list and cache (C, D) and smart
+//! charging (K). Reports are in `report`, the calls the application
+//! answers (firmware, logs, certificates, DataTransfer) in `flows`.
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use ocpp_types::BoundedString;
 use ocpp_types::v21::{self, AnyRequest, AnyResponse, AttributeEnum, MutabilityEnum};
 
 use super::device_model::Lookup;
+use super::flows::AppCall;
 use super::state::Reservation;
 use super::transactions::token_key;
 use super::{ChargePoint, Event, Pending, Registration, status_info};
@@ -29,10 +31,25 @@ impl ChargePoint {
         let items = match &request {
             AnyRequest::GetVariables(r) => Some((r.get_variable_data.len(), "GetVariables")),
             AnyRequest::SetVariables(r) => Some((r.set_variable_data.len(), "SetVariables")),
+            // B08.FR.17.
+            AnyRequest::GetReport(r) => Some((
+                r.component_variable.as_ref().map_or(0, Vec::len),
+                "GetReport",
+            )),
+            // N04.FR.09, N06.FR.06.
+            AnyRequest::SetVariableMonitoring(r) => {
+                Some((r.set_monitoring_data.len(), "SetVariableMonitoring"))
+            }
+            AnyRequest::ClearVariableMonitoring(r) => Some((r.id.len(), "ClearVariableMonitoring")),
             _ => None,
         };
         if let Some((count, action)) = items {
-            let limit = self.var_int(&format!("DeviceDataCtrlr/ItemsPerMessage[{action}]"));
+            let controller = if action.ends_with("Monitoring") {
+                "MonitoringCtrlr"
+            } else {
+                "DeviceDataCtrlr"
+            };
+            let limit = self.var_int(&format!("{controller}/ItemsPerMessage[{action}]"));
             if i64::try_from(count).unwrap_or(i64::MAX) > limit {
                 self.respond_error(&id, ErrorCode::OccurrenceConstraintViolation);
                 return;
@@ -44,6 +61,15 @@ impl ChargePoint {
             AnyRequest::GetBaseReport(r) => {
                 return self.get_base_report(now, &id, &r);
             }
+            AnyRequest::GetReport(r) => return self.get_report(now, &id, &r),
+            AnyRequest::SetVariableMonitoring(r) => self.set_variable_monitoring(now, &r).into(),
+            AnyRequest::ClearVariableMonitoring(r) => self.clear_variable_monitoring(&r).into(),
+            AnyRequest::GetMonitoringReport(r) => {
+                self.get_monitoring_report(now, &id, &r);
+                return self.report_status(now);
+            }
+            AnyRequest::SetMonitoringBase(r) => self.set_monitoring_base(&r).into(),
+            AnyRequest::SetMonitoringLevel(r) => self.set_monitoring_level(&r).into(),
             AnyRequest::RequestStartTransaction(r) => {
                 if pending {
                     reject_start("NotAccepted").into()
@@ -72,10 +98,10 @@ impl ChargePoint {
             },
             AnyRequest::TriggerMessage(r) => return self.trigger(now, &id, &r),
             AnyRequest::DataTransfer(r) => {
-                self.data_transfers.push(id.clone());
-                self.events
-                    .push_back(Event::DataTransfer { id, request: *r });
-                return;
+                return self.for_application(AppCall::DataTransfer, id, |id| Event::DataTransfer {
+                    id,
+                    request: *r,
+                });
             }
             AnyRequest::ReserveNow(r) => self.reserve(now, &r).into(),
             AnyRequest::CancelReservation(r) => {
@@ -171,33 +197,22 @@ impl ChargePoint {
                 .profiles
                 .get_composite_schedule_v21(&r, self.clock.at(now))
                 .into(),
-            AnyRequest::UpdateFirmware(r) => {
-                self.events.push_back(Event::InstallFirmware(r));
-                v21::UpdateFirmwareResponse {
-                    custom_data: None,
-                    status: v21::UpdateFirmwareStatusEnum::Accepted,
-                    status_info: None,
-                }
-                .into()
+            AnyRequest::UpdateFirmware(request) => {
+                let kind = AppCall::UpdateFirmware {
+                    request_id: request.request_id,
+                };
+                return self.for_application(kind, id, |id| Event::InstallFirmware { id, request });
             }
-            AnyRequest::GetLog(r) => {
-                self.events.push_back(Event::UploadLogs(r));
-                v21::GetLogResponse {
-                    custom_data: None,
-                    filename: None,
-                    status: v21::LogStatusEnum::Accepted,
-                    status_info: None,
-                }
-                .into()
+            AnyRequest::GetLog(request) => {
+                let kind = AppCall::GetLog {
+                    request_id: request.request_id,
+                };
+                return self.for_application(kind, id, |id| Event::UploadLogs { id, request });
             }
-            AnyRequest::CertificateSigned(r) => {
-                self.events.push_back(Event::CertificateSigned(r));
-                v21::CertificateSignedResponse {
-                    custom_data: None,
-                    status: v21::CertificateSignedStatusEnum::Accepted,
-                    status_info: None,
-                }
-                .into()
+            AnyRequest::CertificateSigned(request) => {
+                return self.for_application(AppCall::CertificateSigned, id, |id| {
+                    Event::CertificateSigned { id, request }
+                });
             }
             _ => {
                 self.respond_error(&id, ErrorCode::NotSupported);
@@ -211,12 +226,11 @@ impl ChargePoint {
 
     // ----- answers the application gives -----
 
-    /// Answers the DataTransfer `id` (from [`Event::DataTransfer`]).
-    pub fn answer_data_transfer(&mut self, id: &str, response: v21::DataTransferResponse) {
-        if let Some(i) = self.data_transfers.iter().position(|d| d == id) {
-            self.data_transfers.remove(i);
-            self.respond(id, response.into());
-        }
+    /// The reset of `evse` asked by [`Event::Reboot`] is done: the
+    /// transactions a Reset ImmediateAndResume kept there resume (B13.FR.12).
+    pub fn reset_done(&mut self, now: Instant, evse: i32) {
+        self.resume_transactions(now, Some(evse));
+        self.report_status(now);
     }
 
     /// The connector unlock asked by [`Event::UnlockConnector`] ended.
@@ -237,73 +251,6 @@ impl ChargePoint {
                 .into(),
             );
         }
-    }
-
-    /// Firmware progress (L01): a FirmwareStatusNotification.
-    pub fn firmware_status(
-        &mut self,
-        now: Instant,
-        status: v21::FirmwareStatusEnum,
-        request_id: Option<i32>,
-    ) {
-        if self.can_send() {
-            let request = v21::FirmwareStatusNotificationRequest {
-                custom_data: None,
-                request_id,
-                status,
-                status_info: None,
-            };
-            self.call(now, request.into(), Pending::Other);
-        }
-    }
-
-    /// Log upload progress (N01): a LogStatusNotification.
-    pub fn log_status(
-        &mut self,
-        now: Instant,
-        status: v21::UploadLogStatusEnum,
-        request_id: Option<i32>,
-    ) {
-        if self.can_send() {
-            let request = v21::LogStatusNotificationRequest {
-                custom_data: None,
-                request_id,
-                status,
-                status_info: None,
-            };
-            self.call(now, request.into(), Pending::Other);
-        }
-    }
-
-    /// Sends the station's CSR for signing (A02/A03); the certificate comes
-    /// back as [`Event::CertificateSigned`]. Refused (reported) when the
-    /// CSR is longer than 5500 characters or the station is not registered.
-    pub fn sign_certificate(
-        &mut self,
-        now: Instant,
-        csr: &str,
-        certificate_type: Option<v21::CertificateSigningUseEnum>,
-    ) {
-        let Ok(csr) = BoundedString::new(csr) else {
-            self.events.push_back(Event::Refused {
-                reason: "the CSR is longer than 5500 characters".to_owned(),
-            });
-            return;
-        };
-        if !self.can_send() {
-            self.events.push_back(Event::Refused {
-                reason: "SignCertificate needs an accepted, online station".to_owned(),
-            });
-            return;
-        }
-        let request = v21::SignCertificateRequest {
-            certificate_type,
-            csr,
-            custom_data: None,
-            hash_root_certificate: None,
-            request_id: None,
-        };
-        self.call(now, request.into(), Pending::Other);
     }
 
     /// A fault on `component` (`variable`, e.g. `Problem`) was raised or
@@ -456,91 +403,6 @@ impl ChargePoint {
         }
     }
 
-    fn get_base_report(&mut self, now: Instant, id: &str, r: &v21::GetBaseReportRequest) {
-        let configuration = match r.report_base {
-            v21::ReportBaseEnum::FullInventory => false,
-            v21::ReportBaseEnum::ConfigurationInventory => true,
-            v21::ReportBaseEnum::SummaryInventory => {
-                let response = v21::GetBaseReportResponse {
-                    custom_data: None,
-                    status: v21::GenericDeviceModelStatusEnum::NotSupported,
-                    status_info: None,
-                };
-                return self.respond(id, response.into());
-            }
-        };
-        let data: Vec<v21::ReportData> = self
-            .model
-            .variables()
-            .iter()
-            .filter(|d| !configuration || d.mutability != MutabilityEnum::ReadOnly)
-            .map(|d| v21::ReportData {
-                component: v21::Component {
-                    custom_data: None,
-                    evse: d.evse.map(|e| v21::EVSE {
-                        connector_id: d.connector,
-                        custom_data: None,
-                        id: e,
-                    }),
-                    instance: d
-                        .component_instance
-                        .as_deref()
-                        .map(BoundedString::new_unchecked),
-                    name: BoundedString::new_unchecked(d.component.as_str()),
-                },
-                custom_data: None,
-                variable: v21::Variable {
-                    custom_data: None,
-                    instance: d.instance.as_deref().map(BoundedString::new_unchecked),
-                    name: BoundedString::new_unchecked(d.name.as_str()),
-                },
-                variable_attribute: vec![v21::VariableAttribute {
-                    constant: None,
-                    custom_data: None,
-                    mutability: Some(d.mutability),
-                    persistent: Some(true),
-                    kind: Some(AttributeEnum::Actual),
-                    value: (d.mutability != MutabilityEnum::WriteOnly)
-                        .then(|| BoundedString::new_unchecked(self.read_value(d, now))),
-                }],
-                variable_characteristics: Some(v21::VariableCharacteristics {
-                    custom_data: None,
-                    data_type: d.data_type,
-                    max_elements: None,
-                    max_limit: d.max,
-                    min_limit: d.min,
-                    supports_monitoring: false,
-                    unit: d.unit.as_deref().map(BoundedString::new_unchecked),
-                    values_list: d.values_list.as_deref().map(BoundedString::new_unchecked),
-                }),
-            })
-            .collect();
-        let response = v21::GetBaseReportResponse {
-            custom_data: None,
-            status: v21::GenericDeviceModelStatusEnum::Accepted,
-            status_info: None,
-        };
-        self.respond(id, response.into());
-        // FR.05: the results after the answer, in parts of ItemsPerMessage.
-        let per = usize::try_from(self.var_int("DeviceDataCtrlr/ItemsPerMessage[GetReport]"))
-            .unwrap_or(1)
-            .max(1);
-        let parts: Vec<Vec<v21::ReportData>> = data.chunks(per).map(<[_]>::to_vec).collect();
-        let count = parts.len();
-        let generated_at = self.clock.at(now);
-        for (i, part) in parts.into_iter().enumerate() {
-            let request = v21::NotifyReportRequest {
-                custom_data: None,
-                generated_at,
-                report_data: Some(part),
-                request_id: r.request_id,
-                seq_no: i32::try_from(i).unwrap_or(i32::MAX),
-                tbc: (i + 1 < count).then_some(true),
-            };
-            self.call(now, request.into(), Pending::Other);
-        }
-    }
-
     // ----- remote commands -----
 
     fn request_start(
@@ -690,11 +552,17 @@ impl ChargePoint {
                     .is_some_and(|s| s.transaction.is_some())
             })
             .collect();
+        let resume = r.kind == v21::ResetEnum::ImmediateAndResume;
         let status = match r.kind {
             v21::ResetEnum::OnIdle if !busy.is_empty() => v21::ResetStatusEnum::Scheduled,
             v21::ResetEnum::OnIdle | v21::ResetEnum::Immediate => v21::ResetStatusEnum::Accepted,
-            // B13 (keep transactions over the reset) is not built.
-            _ => v21::ResetStatusEnum::Rejected,
+            // B13.FR.01: resumption is supported only with a timeout set.
+            v21::ResetEnum::ImmediateAndResume
+                if self.var_int("TxCtrlr/TxResumptionTimeout") > 0 =>
+            {
+                v21::ResetStatusEnum::Accepted
+            }
+            v21::ResetEnum::ImmediateAndResume => v21::ResetStatusEnum::Rejected,
         };
         self.respond(
             id,
@@ -707,6 +575,11 @@ impl ChargePoint {
         );
         match status {
             v21::ResetStatusEnum::Scheduled => self.reset_scheduled = true,
+            v21::ResetStatusEnum::Accepted if resume => {
+                self.suspend_for_reset(now, &busy);
+                let evse = r.evse_id.filter(|&e| e > 0);
+                self.events.push_back(Event::Reboot { evse });
+            }
             v21::ResetStatusEnum::Accepted => {
                 for evse in busy {
                     if let Some(e) = self.state.evses.get_mut(&evse) {
@@ -898,9 +771,9 @@ impl ChargePoint {
                 }
             }
             M::FirmwareStatusNotification => {
-                self.firmware_status(now, v21::FirmwareStatusEnum::Idle, None)
+                self.send_firmware_status(now, self.firmware_triggered())
             }
-            M::LogStatusNotification => self.log_status(now, v21::UploadLogStatusEnum::Idle, None),
+            M::LogStatusNotification => self.send_log_status(now, self.log_triggered()),
             _ => {}
         }
     }

@@ -438,6 +438,15 @@ impl DeviceModel {
                 D::Boolean,
                 "false",
             ),
+            // C16: a token of this group stops every transaction (empty: none).
+            v(
+                "AuthCtrlr",
+                "MasterPassGroupId",
+                M::ReadWrite,
+                D::String,
+                "",
+            )
+            .limits(0, 36),
             v(
                 "AuthCacheCtrlr",
                 "Enabled",
@@ -651,6 +660,29 @@ impl DeviceModel {
                 "false",
             ),
             v(
+                "MonitoringCtrlr",
+                "Enabled",
+                M::ReadOnly,
+                D::Boolean,
+                "true",
+            ),
+            v(
+                "MonitoringCtrlr",
+                "ItemsPerMessage",
+                M::ReadOnly,
+                D::Integer,
+                "8",
+            )
+            .instance("SetVariableMonitoring"),
+            v(
+                "MonitoringCtrlr",
+                "ItemsPerMessage",
+                M::ReadOnly,
+                D::Integer,
+                "8",
+            )
+            .instance("ClearVariableMonitoring"),
+            v(
                 "DeviceDataCtrlr",
                 "ItemsPerMessage",
                 M::ReadOnly,
@@ -838,6 +870,40 @@ impl DeviceModel {
         }
         let index = defs.iter().enumerate().map(|(i, d)| (d.key(), i)).collect();
         DeviceModel { defs, index }
+    }
+
+    /// Adds the variables only 2.1 defines (B13 transaction resumption);
+    /// a 2.0.1 station does not report them.
+    pub(crate) fn with_v21_variables(mut self) -> Self {
+        use DataEnum as D;
+        use MutabilityEnum as M;
+        let v = VariableDef::new;
+        // 0: Reset ImmediateAndResume is not supported (B13.FR.01).
+        self.defs.push(
+            v(
+                "TxCtrlr",
+                "TxResumptionTimeout",
+                M::ReadWrite,
+                D::Integer,
+                "0",
+            )
+            .limits(0, 86_400)
+            .unit("s"),
+        );
+        self.defs.push(v(
+            "TxCtrlr",
+            "TxAllowEnergyTransferResumption",
+            M::ReadWrite,
+            D::Boolean,
+            "false",
+        ));
+        self.index = self
+            .defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.key(), i))
+            .collect();
+        self
     }
 
     /// Every variable, in report order.

@@ -56,6 +56,10 @@ pub enum LinkError {
     /// There is no connection.
     #[error("offline")]
     Offline,
+    /// No CALL of that id waits for the application's answer (answered
+    /// already, or it came on an earlier connection).
+    #[error("no such call waits for an answer")]
+    UnknownCall,
 }
 
 /// What the endpoint told the machine, in 2.1 terms.
@@ -237,10 +241,29 @@ impl Conn {
 /// The 2.0.1 form of a 2.1 request.
 pub(crate) fn to_v201_request(request: &v21::AnyRequest) -> Result<v201::AnyRequest, LinkError> {
     let action = action_of_request(request);
-    let payload = serde_json::to_string(request).map_err(|e| LinkError::NoV201Form {
+    let mut payload = serde_json::to_value(request).map_err(|e| LinkError::NoV201Form {
         action,
         detail: e.to_string(),
     })?;
+    // The one member 2.1 requires that 2.0.1 lacks: every monitor of a
+    // 2.0.1 station is a custom one anyway.
+    if let v21::AnyRequest::NotifyMonitoringReport(_) = request
+        && let Some(monitors) = payload.get_mut("monitor").and_then(|m| m.as_array_mut())
+    {
+        for data in monitors {
+            if let Some(list) = data
+                .get_mut("variableMonitoring")
+                .and_then(|v| v.as_array_mut())
+            {
+                for m in list {
+                    if let Some(m) = m.as_object_mut() {
+                        m.remove("eventNotificationType");
+                    }
+                }
+            }
+        }
+    }
+    let payload = payload.to_string();
     v201::V201::decode_request(action, &payload).map_err(|e| LinkError::NoV201Form {
         action,
         detail: e.to_string(),

@@ -21,7 +21,10 @@
 
 mod commands;
 mod device_model;
+mod flows;
 mod link;
+mod monitoring;
+mod report;
 mod state;
 mod transactions;
 
@@ -35,7 +38,7 @@ use rust_decimal::Decimal;
 
 pub use device_model::{DeviceModel, VariableDef};
 pub use link::{LinkError, Version};
-pub use state::{EvseState, QueuedEvent, Reservation, State, Transaction};
+pub use state::{EvseState, Flows, Monitor, QueuedEvent, Reservation, State, Transaction};
 
 use crate::endpoint::{self, CallFailure, CallId};
 use crate::machine::{Machine, WallClock};
@@ -168,7 +171,10 @@ pub enum Event {
         /// The composite schedule from now on (`None`: it cannot be computed).
         composite: Option<Composite>,
     },
-    /// Reboot: the Ended messages are queued durably already.
+    /// Reboot: the Ended messages are queued durably already. After a
+    /// Reset ImmediateAndResume the transactions are kept instead, their
+    /// energy stopped: a station restored from the snapshot resumes them,
+    /// and an EVSE reset ends with [`reset_done`](ChargePoint::reset_done).
     Reboot {
         /// The EVSE to reset, or the whole station.
         evse: Option<i32>,
@@ -190,12 +196,32 @@ pub enum Event {
         /// The request.
         request: v21::DataTransferRequest,
     },
-    /// Install firmware (the request as received, in its 2.1 form).
-    InstallFirmware(Box<v21::UpdateFirmwareRequest>),
-    /// Upload logs.
-    UploadLogs(Box<v21::GetLogRequest>),
-    /// A certificate for the station's CSR arrived.
-    CertificateSigned(Box<v21::CertificateSignedRequest>),
+    /// The CSMS asks to update the firmware (L01/L02): answer with
+    /// [`answer_update_firmware`](ChargePoint::answer_update_firmware), then
+    /// report progress with [`firmware_status`](ChargePoint::firmware_status).
+    InstallFirmware {
+        /// The CALL's id.
+        id: String,
+        /// The request, in its 2.1 form.
+        request: Box<v21::UpdateFirmwareRequest>,
+    },
+    /// The CSMS asks for a log upload (N01): answer with
+    /// [`answer_get_log`](ChargePoint::answer_get_log), then report progress
+    /// with [`log_status`](ChargePoint::log_status).
+    UploadLogs {
+        /// The CALL's id.
+        id: String,
+        /// The request, in its 2.1 form.
+        request: Box<v21::GetLogRequest>,
+    },
+    /// A certificate for the station's CSR arrived (A02/A03): verify it and
+    /// answer with [`answer_certificate_signed`](ChargePoint::answer_certificate_signed).
+    CertificateSigned {
+        /// The CALL's id.
+        id: String,
+        /// The request, in its 2.1 form.
+        request: Box<v21::CertificateSignedRequest>,
+    },
     /// A transaction message was tried `MessageAttempts[TransactionEvent]`
     /// times without success and is dropped.
     TransactionMessageDropped {
@@ -236,7 +262,11 @@ pub struct ChargePoint {
     heartbeat_at: Option<Instant>,
     retry_at: Option<Instant>,
     aligned_at: Option<Instant>,
+    /// The next AlignedDataCtrlr.TxEndedInterval slot.
+    aligned_ended_at: Option<Instant>,
     sample_at: BTreeMap<i32, Instant>,
+    /// The next TxEndedInterval sample of each running transaction.
+    ended_sample_at: BTreeMap<i32, Instant>,
     /// Authorized EVSEs waiting for the cable (TxCtrlr.EVConnectionTimeOut).
     connect_by: BTreeMap<i32, Instant>,
     offline_since: Option<Instant>,
@@ -244,7 +274,8 @@ pub struct ChargePoint {
     pending: HashMap<CallId, Pending>,
     tx_in_flight: Option<CallId>,
     unlocks: BTreeMap<(i32, i32), String>,
-    data_transfers: Vec<String>,
+    /// CSMS calls the application answers, by CALL id.
+    app_calls: BTreeMap<String, flows::AppCall>,
     reset_scheduled: bool,
     events: VecDeque<Event>,
 }
@@ -264,11 +295,14 @@ impl ChargePoint {
     /// A station built as `config`, resuming `state` (a fresh one:
     /// [`State::new`]), with wall time from `clock`.
     pub fn new(config: Config, state: State, clock: WallClock, now: Instant) -> Self {
-        let model = DeviceModel::new(
+        let mut model = DeviceModel::new(
             &config.connectors,
             &config.connector_type,
             &config.organization,
         );
+        if config.version == Version::V21 {
+            model = model.with_v21_variables();
+        }
         let mut cp = ChargePoint {
             config,
             model,
@@ -280,14 +314,16 @@ impl ChargePoint {
             heartbeat_at: None,
             retry_at: None,
             aligned_at: None,
+            aligned_ended_at: None,
             sample_at: BTreeMap::new(),
+            ended_sample_at: BTreeMap::new(),
             connect_by: BTreeMap::new(),
             offline_since: Some(now),
             reported: BTreeMap::new(),
             pending: HashMap::new(),
             tx_in_flight: None,
             unlocks: BTreeMap::new(),
-            data_transfers: Vec::new(),
+            app_calls: BTreeMap::new(),
             reset_scheduled: false,
             events: VecDeque::new(),
         };
@@ -304,8 +340,11 @@ impl ChargePoint {
             .collect();
         for evse in running {
             cp.schedule_sample(evse, now);
+            cp.schedule_ended_sample(evse, now);
         }
         cp.schedule_aligned(now);
+        // A station reset with ImmediateAndResume starts again here (B13.FR.23).
+        cp.resume_transactions(now, None);
         cp
     }
 
@@ -364,6 +403,7 @@ impl ChargePoint {
             .insert(key.to_owned(), value.to_owned());
         self.after_variable_change(key, now);
         self.changed();
+        self.check_monitors(now);
         Ok(())
     }
 
@@ -438,11 +478,25 @@ impl ChargePoint {
             "OCPPCommCtrlr/HeartbeatInterval" if self.heartbeat_at.is_some() => {
                 self.heartbeat_at = Some(later(now, self.secs(key)));
             }
-            "AlignedDataCtrlr/Interval" => self.schedule_aligned(now),
+            "AlignedDataCtrlr/Interval" | "AlignedDataCtrlr/TxEndedInterval" => {
+                self.schedule_aligned(now)
+            }
             "SampledDataCtrlr/TxUpdatedInterval" => {
                 let running: Vec<i32> = self.sample_at.keys().copied().collect();
                 for evse in running {
                     self.schedule_sample(evse, now);
+                }
+            }
+            "SampledDataCtrlr/TxEndedInterval" => {
+                let running: Vec<i32> = self
+                    .state
+                    .evses
+                    .iter()
+                    .filter(|(_, e)| e.transaction.is_some())
+                    .map(|(&id, _)| id)
+                    .collect();
+                for evse in running {
+                    self.schedule_ended_sample(evse, now);
                 }
             }
             _ => {}
@@ -562,7 +616,7 @@ impl ChargePoint {
     }
 
     /// Sends a StatusNotification for every connector whose status differs
-    /// from the last one reported.
+    /// from the last one reported, then evaluates the monitors.
     fn report_status(&mut self, now: Instant) {
         if !self.can_send() {
             return;
@@ -584,6 +638,9 @@ impl ChargePoint {
                 self.call(now, request.into(), Pending::Other);
             }
         }
+        // A status is a variable too (AvailabilityState), and this runs
+        // after every change the CSMS or the hardware makes.
+        self.check_monitors(now);
     }
 
     fn on_accepted(&mut self, now: Instant) {
@@ -698,22 +755,24 @@ impl ChargePoint {
     // ----- timers -----
 
     fn schedule_aligned(&mut self, now: Instant) {
-        let interval = self.var_int("AlignedDataCtrlr/Interval");
+        self.aligned_at = self.next_aligned(now, "AlignedDataCtrlr/Interval");
+        self.aligned_ended_at = self.next_aligned(now, "AlignedDataCtrlr/TxEndedInterval");
+    }
+
+    /// The next slot after `now` of the clock-aligned interval `key`
+    /// (counted from midnight; `None` when the interval is 0).
+    fn next_aligned(&self, now: Instant, key: &str) -> Option<Instant> {
+        let interval = self.var_int(key);
         if interval <= 0 {
-            self.aligned_at = None;
-            return;
+            return None;
         }
         let utc = self.clock.at(now);
-        let midnight = utc.date_naive().and_hms_opt(0, 0, 0).map(|m| m.and_utc());
-        let Some(midnight) = midnight else {
-            self.aligned_at = None;
-            return;
-        };
+        let midnight = utc.date_naive().and_hms_opt(0, 0, 0)?.and_utc();
         let since = (utc - midnight).num_milliseconds();
-        let step = interval * 1000;
-        let next = (since / step + 1) * step;
+        let step = interval.saturating_mul(1000);
+        let next = (since / step + 1).saturating_mul(step);
         let at = midnight + chrono::TimeDelta::milliseconds(next);
-        self.aligned_at = Some(self.clock.instant_at(at).max(now));
+        Some(self.clock.instant_at(at).max(now))
     }
 
     fn schedule_sample(&mut self, evse: i32, now: Instant) {
@@ -722,6 +781,15 @@ impl ChargePoint {
             self.sample_at.remove(&evse);
         } else {
             self.sample_at.insert(evse, later(now, interval));
+        }
+    }
+
+    fn schedule_ended_sample(&mut self, evse: i32, now: Instant) {
+        let interval = self.secs("SampledDataCtrlr/TxEndedInterval");
+        if interval.is_zero() || !self.var_bool("SampledDataCtrlr/Enabled") {
+            self.ended_sample_at.remove(&evse);
+        } else {
+            self.ended_sample_at.insert(evse, later(now, interval));
         }
     }
 
@@ -745,9 +813,27 @@ impl ChargePoint {
             self.schedule_sample(evse, now);
             self.periodic_sample(now, evse);
         }
+        let due: Vec<i32> = self
+            .ended_sample_at
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(&e, _)| e)
+            .collect();
+        for evse in due {
+            self.schedule_ended_sample(evse, now);
+            self.ended_sample(now, evse);
+        }
         if self.aligned_at.is_some_and(|t| t <= now) {
-            self.schedule_aligned(now + Duration::from_millis(1));
+            self.aligned_at =
+                self.next_aligned(now + Duration::from_millis(1), "AlignedDataCtrlr/Interval");
             self.aligned_sample(now);
+        }
+        if self.aligned_ended_at.is_some_and(|t| t <= now) {
+            self.aligned_ended_at = self.next_aligned(
+                now + Duration::from_millis(1),
+                "AlignedDataCtrlr/TxEndedInterval",
+            );
+            self.aligned_ended_sample(now);
         }
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
@@ -780,6 +866,8 @@ impl Machine for ChargePoint {
         let mut config = self.config.endpoint.clone();
         config.role = ocpp_types::Role::ChargePoint;
         self.conn = Some(Conn::new(self.config.version, config, Box::new(ids), now));
+        // The calls of an earlier connection can no longer be answered.
+        self.app_calls.clear();
         let offline_for = self
             .offline_since
             .take()
@@ -825,7 +913,7 @@ impl Machine for ChargePoint {
         self.pending.clear();
         self.tx_in_flight = None;
         self.unlocks.clear();
-        self.data_transfers.clear();
+        self.app_calls.clear();
         self.boot_at = None;
         self.heartbeat_at = None;
         self.offline_since = Some(now);
@@ -846,7 +934,9 @@ impl Machine for ChargePoint {
             self.heartbeat_at,
             self.retry_at,
             self.aligned_at,
+            self.aligned_ended_at,
             self.sample_at.values().min().copied(),
+            self.ended_sample_at.values().min().copied(),
             self.connect_by.values().min().copied(),
             self.next_reservation_expiry(),
         ]

@@ -39,6 +39,51 @@ pub struct State {
     pub inoperative: BTreeSet<(i32, i32)>,
     /// Availability changes waiting for a transaction to end.
     pub scheduled_availability: Vec<((i32, i32), bool)>,
+    /// Where the application's firmware and log flows stand.
+    #[serde(default)]
+    pub flows: Flows,
+    /// Variable monitors set by the CSMS, by id (N07.FR.13).
+    #[serde(default)]
+    pub monitors: BTreeMap<i32, Monitor>,
+    /// The last monitor id handed out.
+    #[serde(default)]
+    pub monitor_counter: i32,
+    /// SetMonitoringLevel's severity (`None`: every severity is reported).
+    #[serde(default)]
+    pub monitoring_level: Option<i32>,
+}
+
+/// A variable monitor (N04).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Monitor {
+    /// The device-model key of the monitored variable.
+    pub key: String,
+    /// UpperThreshold, LowerThreshold or Delta.
+    pub kind: v21::MonitorEnum,
+    /// The threshold, or the delta.
+    #[serde(with = "super::decimal_text")]
+    pub value: rust_decimal::Decimal,
+    /// 0 (Danger) to 9 (Debug).
+    pub severity: i32,
+    /// Active only while a transaction runs (on the component's EVSE).
+    pub transaction: bool,
+    /// A threshold is exceeded and its cleared event is due on return.
+    pub tripped: bool,
+    /// Delta: the value when set or last reported.
+    pub reference: Option<String>,
+}
+
+/// Where the application's firmware and log flows stand, as last reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    /// The requestId of the UpdateFirmware accepted last.
+    pub firmware_request: Option<i32>,
+    /// The firmware status sent last, with its requestId.
+    pub firmware: Option<(v21::FirmwareStatusEnum, Option<i32>)>,
+    /// The requestId of the GetLog accepted last.
+    pub log_request: Option<i32>,
+    /// The log status sent last, with its requestId.
+    pub log: Option<(v21::UploadLogStatusEnum, Option<i32>)>,
 }
 
 impl State {
@@ -65,6 +110,10 @@ impl State {
             reservations: BTreeMap::new(),
             inoperative: BTreeSet::new(),
             scheduled_availability: Vec::new(),
+            flows: Flows::default(),
+            monitors: BTreeMap::new(),
+            monitor_counter: 0,
+            monitoring_level: None,
         }
     }
 }
@@ -132,6 +181,27 @@ pub struct Transaction {
     pub charging_state: Option<v21::ChargingStateEnum>,
     /// The stop-point conditions that held at some time during it.
     pub seen: BTreeSet<String>,
+    /// The CSMS refused its token and `StopTxOnInvalidId` is off: energy
+    /// is stopped (at once, or once `invalid_energy_limit` is reached).
+    #[serde(default)]
+    pub deauthorized: bool,
+    /// The energy register (Wh) at which energy stops after the token was
+    /// refused (`TxCtrlr.MaxEnergyOnInvalidId` past the start reading).
+    #[serde(default, with = "super::decimal_text::option")]
+    pub invalid_energy_limit: Option<rust_decimal::Decimal>,
+    /// The samples taken every `SampledDataCtrlr.TxEndedInterval` and
+    /// `AlignedDataCtrlr.TxEndedInterval` for the Ended event (between its
+    /// Transaction.Begin and .End values), oldest first.
+    #[serde(default)]
+    pub ended_samples: Vec<v21::MeterValue>,
+    /// A Reset ImmediateAndResume interrupted it: it resumes (TxResumed)
+    /// once the reset is done (B13).
+    #[serde(default)]
+    pub resuming: bool,
+    /// Resumed without `TxAllowEnergyTransferResumption`: no energy for the
+    /// rest of it (SuspendedEVSE, B13.FR.14/25).
+    #[serde(default)]
+    pub resumed_without_energy: bool,
 }
 
 /// A reservation.

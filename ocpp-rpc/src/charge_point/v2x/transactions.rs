@@ -9,6 +9,7 @@ use ocpp_types::v21::{
     self, AnyResponse, AuthorizationStatusEnum as Auth, ChargingStateEnum, IdToken, MeasurandEnum,
     ReadingContextEnum, ReasonEnum, TransactionEventEnum, TriggerReasonEnum as Trigger,
 };
+use rust_decimal::Decimal;
 
 use super::state::{CacheEntry, QueuedEvent, Transaction};
 use super::{ChargePoint, Event, MeterReading, Pending};
@@ -17,6 +18,24 @@ use crate::endpoint::{CallFailure, CallId};
 /// The key of a token in the local list and the cache.
 pub(crate) fn token_key(token: &IdToken) -> String {
     format!("{}:{}", token.kind.as_str(), token.id_token.as_str())
+}
+
+/// The most TxEndedInterval samples a transaction keeps for its Ended event.
+const MAX_ENDED_SAMPLES: usize = 256;
+
+/// An IdTokenInfo of only a status (a decision made without the CSMS).
+fn status_only(status: Auth) -> v21::IdTokenInfo {
+    v21::IdTokenInfo {
+        cache_expiry_date_time: None,
+        charging_priority: None,
+        custom_data: None,
+        evse_id: None,
+        group_id_token: None,
+        language1: None,
+        language2: None,
+        personal_message: None,
+        status,
+    }
 }
 
 fn same_token(a: &IdToken, b: &IdToken) -> bool {
@@ -90,6 +109,7 @@ impl ChargePoint {
         if let Some(e) = self.state.evses.get_mut(&evse) {
             e.reading = Some(reading);
         }
+        self.check_invalid_energy(evse);
     }
 
     /// The driver stopped the transaction at the station (a button, the app).
@@ -126,14 +146,18 @@ impl ChargePoint {
                     Some(token),
                 );
                 self.report_status(now);
+                return;
             }
-            return;
+            // Another token at a busy EVSE matters only as a master pass.
+            if same_token(current, &token) || self.master_pass_group().is_none() {
+                return;
+            }
         }
         let local = self.local_info(&token, now);
         if self.can_send() {
             let pre = self.var_bool("AuthCtrlr/LocalPreAuthorize");
-            if pre && local.as_ref().is_some_and(|i| i.status == Auth::Accepted) {
-                self.authorization_decided(now, evse, token, Auth::Accepted);
+            if let Some(info) = local.filter(|i| pre && i.status == Auth::Accepted) {
+                self.authorization_decided(now, evse, token, &info);
                 return;
             }
             let request = v21::AuthorizeRequest {
@@ -161,13 +185,21 @@ impl ChargePoint {
     }
 
     fn authorize_offline(&mut self, now: Instant, evse: i32, token: IdToken) {
-        let status = match self.local_info(&token, now) {
-            Some(info) if self.var_bool("AuthCtrlr/LocalAuthorizeOffline") => info.status,
-            Some(_) => Auth::Unknown,
-            None if self.var_bool("AuthCtrlr/OfflineTxForUnknownIdEnabled") => Auth::Accepted,
-            None => Auth::Unknown,
+        let info = match self.local_info(&token, now) {
+            Some(info) if self.var_bool("AuthCtrlr/LocalAuthorizeOffline") => info,
+            Some(_) => status_only(Auth::Unknown),
+            None if self.var_bool("AuthCtrlr/OfflineTxForUnknownIdEnabled") => {
+                status_only(Auth::Accepted)
+            }
+            None => status_only(Auth::Unknown),
         };
-        self.authorization_decided(now, evse, token, status);
+        self.authorization_decided(now, evse, token, &info);
+    }
+
+    /// `AuthCtrlr.MasterPassGroupId`, when set.
+    fn master_pass_group(&self) -> Option<String> {
+        let group = self.raw("AuthCtrlr/MasterPassGroupId");
+        (!group.is_empty()).then(|| group.to_owned())
     }
 
     /// What the local list or the cache says about `token`.
@@ -218,13 +250,20 @@ impl ChargePoint {
         match result {
             Ok(AnyResponse::Authorize(r)) => {
                 self.cache(&token, &r.id_token_info, now);
-                self.authorization_decided(now, evse, token, r.id_token_info.status);
+                self.authorization_decided(now, evse, token, &r.id_token_info);
             }
             _ => self.authorize_offline(now, evse, token),
         }
     }
 
-    fn authorization_decided(&mut self, now: Instant, evse: i32, token: IdToken, status: Auth) {
+    fn authorization_decided(
+        &mut self,
+        now: Instant,
+        evse: i32,
+        token: IdToken,
+        info: &v21::IdTokenInfo,
+    ) {
+        let status = info.status;
         self.events.push_back(Event::Authorization {
             evse,
             id_token: token.id_token.as_str().to_owned(),
@@ -232,6 +271,14 @@ impl ChargePoint {
         });
         if status != Auth::Accepted {
             return;
+        }
+        let master = self.master_pass_group().is_some_and(|group| {
+            info.group_id_token
+                .as_ref()
+                .is_some_and(|g| g.id_token.as_str().eq_ignore_ascii_case(&group))
+        });
+        if master {
+            return self.master_pass(now, token);
         }
         let reservation = self
             .state
@@ -269,6 +316,32 @@ impl ChargePoint {
             Trigger::Authorized
         };
         self.evaluate(now, evse, trigger, ReasonEnum::Other);
+        self.report_status(now);
+    }
+
+    /// C16: a master pass token stops every transaction (stoppedReason
+    /// MasterPass) and never starts one.
+    fn master_pass(&mut self, now: Instant, token: IdToken) {
+        let running: Vec<i32> = self
+            .state
+            .evses
+            .iter()
+            .filter(|(_, e)| e.transaction.is_some())
+            .map(|(&evse, _)| evse)
+            .collect();
+        for evse in running {
+            if let Some(e) = self.state.evses.get_mut(&evse) {
+                e.authorized = None;
+            }
+            self.end_transaction(
+                now,
+                evse,
+                Trigger::StopAuthorized,
+                ReasonEnum::MasterPass,
+                Some(token.clone()),
+            );
+        }
+        self.changed();
         self.report_status(now);
     }
 
@@ -366,15 +439,12 @@ impl ChargePoint {
                 self.update_transaction(now, evse, trigger);
             }
         }
-        self.switch_power(
-            evse,
-            power
-                && self
-                    .state
-                    .evses
-                    .get(&evse)
-                    .is_some_and(|e| e.transaction.is_some()),
-        );
+        let running = self
+            .state
+            .evses
+            .get(&evse)
+            .is_some_and(|e| e.transaction.is_some());
+        self.switch_power(evse, power && running && !self.energy_withheld(evse));
     }
 
     fn switch_power(&mut self, evse: i32, on: bool) {
@@ -420,6 +490,11 @@ impl ChargePoint {
                 id_token_sent: None,
                 charging_state: None,
                 seen: BTreeSet::new(),
+                deauthorized: false,
+                invalid_energy_limit: None,
+                ended_samples: Vec::new(),
+                resuming: false,
+                resumed_without_energy: false,
             });
         }
         // Only a known EVSE gets here, so the store accepts it.
@@ -436,6 +511,7 @@ impl ChargePoint {
             None,
         );
         self.schedule_sample(evse, now);
+        self.schedule_ended_sample(evse, now);
         self.apply_limit(now, evse);
         self.install_pending_profile(now, evse);
     }
@@ -511,6 +587,7 @@ impl ChargePoint {
                 meter.push(mv);
             }
         }
+        meter.extend(tx.ended_samples.iter().cloned());
         meter.extend(self.sample(evse, &measurands, ReadingContextEnum::TransactionEnd, now));
         let stopped = (reason != ReasonEnum::Local).then_some(reason);
         self.transaction_event(
@@ -532,6 +609,7 @@ impl ChargePoint {
             }
         }
         self.sample_at.remove(&evse);
+        self.ended_sample_at.remove(&evse);
         self.state.profiles.end_transaction(evse);
         self.switch_power(evse, false);
         self.changed();
@@ -743,6 +821,124 @@ impl ChargePoint {
                 None,
             );
         } else {
+            // Energy stops, after MaxEnergyOnInvalidId Wh if that is set.
+            let allowance = self.var_int("TxCtrlr/MaxEnergyOnInvalidId");
+            if let Some(e) = self.state.evses.get_mut(&evse)
+                && let Some(tx) = e.transaction.as_mut()
+            {
+                if allowance > 0 {
+                    let start = tx
+                        .start_reading
+                        .or(e.reading)
+                        .map_or(Decimal::ZERO, |r| r.energy_wh);
+                    tx.invalid_energy_limit = Some(start.saturating_add(Decimal::from(allowance)));
+                } else {
+                    tx.deauthorized = true;
+                }
+            }
+            self.changed();
+            self.check_invalid_energy(evse);
+            if self.energy_withheld(evse) {
+                self.switch_power(evse, false);
+            }
+        }
+    }
+
+    /// Whether energy is withheld from the transaction on `evse`: its
+    /// token was refused, or it was resumed after a reset without
+    /// `TxAllowEnergyTransferResumption`, or it waits for that reset.
+    fn energy_withheld(&self, evse: i32) -> bool {
+        self.state
+            .evses
+            .get(&evse)
+            .and_then(|e| e.transaction.as_ref())
+            .is_some_and(|t| t.deauthorized || t.resumed_without_energy || t.resuming)
+    }
+
+    /// B13.FR.04/10/20: before a Reset ImmediateAndResume, an Updated
+    /// (ResetCommand) for each transaction on `evses`, whose energy stops;
+    /// they are kept, to resume after the reset.
+    pub(super) fn suspend_for_reset(&mut self, now: Instant, evses: &[i32]) {
+        for &evse in evses {
+            let Some(tx) = self
+                .state
+                .evses
+                .get_mut(&evse)
+                .and_then(|e| e.transaction.as_mut())
+            else {
+                continue;
+            };
+            tx.resuming = true;
+            self.changed();
+            self.transaction_event(
+                now,
+                evse,
+                TransactionEventEnum::Updated,
+                Trigger::ResetCommand,
+                None,
+                None,
+                None,
+            );
+            self.switch_power(evse, false);
+        }
+    }
+
+    /// B13.FR.12/23/30: the transactions a reset interrupted (on `evse`, or
+    /// anywhere) resume in the state they had, with an Updated (TxResumed);
+    /// energy flows again only with `TxAllowEnergyTransferResumption`.
+    pub(super) fn resume_transactions(&mut self, now: Instant, evse: Option<i32>) {
+        let energy = self.var_bool("TxCtrlr/TxAllowEnergyTransferResumption");
+        let waiting: Vec<i32> = self
+            .state
+            .evses
+            .iter()
+            .filter(|(id, e)| {
+                evse.is_none_or(|x| x == **id) && e.transaction.as_ref().is_some_and(|t| t.resuming)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for evse in waiting {
+            if let Some(tx) = self
+                .state
+                .evses
+                .get_mut(&evse)
+                .and_then(|e| e.transaction.as_mut())
+            {
+                tx.resuming = false;
+                tx.resumed_without_energy = !energy;
+            }
+            self.changed();
+            self.transaction_event(
+                now,
+                evse,
+                TransactionEventEnum::Updated,
+                Trigger::TxResumed,
+                None,
+                None,
+                None,
+            );
+            let power = self.conditions(evse).contains("PowerPathClosed");
+            self.switch_power(evse, power && !self.energy_withheld(evse));
+        }
+    }
+
+    /// Stops the energy of a transaction whose token was refused once its
+    /// allowance (`MaxEnergyOnInvalidId`) is used up.
+    fn check_invalid_energy(&mut self, evse: i32) {
+        let Some(e) = self.state.evses.get_mut(&evse) else {
+            return;
+        };
+        let energy = e.reading.map(|r| r.energy_wh);
+        let Some(tx) = e.transaction.as_mut() else {
+            return;
+        };
+        let reached = matches!(
+            (tx.invalid_energy_limit, energy),
+            (Some(limit), Some(energy)) if energy >= limit
+        );
+        if reached && !tx.deauthorized {
+            tx.deauthorized = true;
+            self.changed();
             self.switch_power(evse, false);
         }
     }
@@ -831,6 +1027,56 @@ impl ChargePoint {
                 None,
             );
         }
+    }
+
+    /// A SampledDataCtrlr.TxEndedInterval sample, kept for the Ended event.
+    pub(super) fn ended_sample(&mut self, now: Instant, evse: i32) {
+        let measurands = self.var_list("SampledDataCtrlr/TxEndedMeasurands");
+        let sample = self.sample(evse, &measurands, ReadingContextEnum::SamplePeriodic, now);
+        if !self.keep_ended_sample(evse, sample) {
+            self.ended_sample_at.remove(&evse);
+        }
+    }
+
+    /// An AlignedDataCtrlr.TxEndedInterval sample of every transaction,
+    /// kept for its Ended event.
+    pub(super) fn aligned_ended_sample(&mut self, now: Instant) {
+        if !self.var_bool("AlignedDataCtrlr/Enabled") {
+            return;
+        }
+        let measurands = self.var_list("AlignedDataCtrlr/TxEndedMeasurands");
+        for evse in 1..=self.evse_count() {
+            let sample = self.sample(evse, &measurands, ReadingContextEnum::SampleClock, now);
+            self.keep_ended_sample(evse, sample);
+        }
+    }
+
+    /// Keeps `sample` for the Ended event of the transaction on `evse`
+    /// (`false`: there is none). Past [`MAX_ENDED_SAMPLES`] every other one
+    /// is dropped (the 1st, 3rd, ...), so a long transaction keeps a
+    /// bounded, evenly thinned series.
+    fn keep_ended_sample(&mut self, evse: i32, sample: Option<v21::MeterValue>) -> bool {
+        let Some(tx) = self
+            .state
+            .evses
+            .get_mut(&evse)
+            .and_then(|e| e.transaction.as_mut())
+        else {
+            return false;
+        };
+        let Some(mv) = sample else {
+            return true;
+        };
+        tx.ended_samples.push(mv);
+        if tx.ended_samples.len() > MAX_ENDED_SAMPLES {
+            let mut n = 0;
+            tx.ended_samples.retain(|_| {
+                n += 1;
+                n % 2 == 0
+            });
+        }
+        self.changed();
+        true
     }
 
     pub(super) fn aligned_sample(&mut self, now: Instant) {
