@@ -412,13 +412,20 @@ fn is_ws(b: &u8) -> bool {
 }
 
 // Byte-wise rather than `trim_start_matches`, which decodes characters;
-// whitespace is ASCII, so the cut is on a character boundary.
+// whitespace is ASCII, so the cut is on a character boundary. Frames
+// mostly have none, hence the look at the first byte.
 fn skip_ws(text: &str) -> &str {
-    &text[text.bytes().take_while(is_ws).count()..]
+    match text.as_bytes().first() {
+        Some(b) if is_ws(b) => &text[text.bytes().take_while(is_ws).count()..],
+        _ => text,
+    }
 }
 
 fn skip_ws_end(text: &str) -> &str {
-    &text[..text.len() - text.bytes().rev().take_while(is_ws).count()]
+    match text.as_bytes().last() {
+        Some(b) if is_ws(b) => &text[..text.len() - text.bytes().rev().take_while(is_ws).count()],
+        _ => text,
+    }
 }
 
 /// A JSON string element, borrowed unless it has escapes.

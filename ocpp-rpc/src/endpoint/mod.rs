@@ -162,6 +162,9 @@ pub struct Endpoint<P: Protocol> {
     queue: VecDeque<Outgoing<P>>,
     /// Incoming CALLs not yet answered, by message id.
     unanswered: HashMap<String, P::Action>,
+    /// The key of the last CALL answered, kept to hold the next one's id
+    /// without allocating.
+    spare_key: String,
     timed_out: VecDeque<String>,
     transmit: VecDeque<String>,
     events: VecDeque<Event<P>>,
@@ -223,6 +226,7 @@ impl<P: Protocol> Endpoint<P> {
             in_flight: None,
             queue: VecDeque::new(),
             unanswered: HashMap::new(),
+            spare_key: String::new(),
             timed_out: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
@@ -297,13 +301,18 @@ impl<P: Protocol> Endpoint<P> {
             .map_err(|e| CallError::Encode(e.to_string()))?;
         self.next_call += 1;
         let call = CallId(self.next_call);
-        self.queue.push_back(Outgoing {
+        let outgoing = Outgoing {
             call,
             action,
             wire_id,
             text,
-        });
-        self.start_next(now);
+        };
+        // Nothing in flight means nothing queued: the call goes out at once.
+        if self.in_flight.is_some() {
+            self.queue.push_back(outgoing);
+        } else {
+            self.start(now, outgoing);
+        }
         Ok(call)
     }
 
@@ -343,6 +352,7 @@ impl<P: Protocol> Endpoint<P> {
         match Self::encode_response(id, action, &response) {
             Ok(text) => {
                 self.transmit.push_back(text);
+                self.spare_key = key;
                 Ok(())
             }
             Err(err) => {
@@ -482,9 +492,12 @@ impl<P: Protocol> Endpoint<P> {
         if self.in_flight.is_some() {
             return;
         }
-        let Some(next) = self.queue.pop_front() else {
-            return;
-        };
+        if let Some(next) = self.queue.pop_front() {
+            self.start(now, next);
+        }
+    }
+
+    fn start(&mut self, now: Instant, next: Outgoing<P>) {
         self.transmit.push_back(next.text);
         self.in_flight = Some(InFlight {
             call: next.call,
@@ -503,18 +516,21 @@ impl<P: Protocol> Endpoint<P> {
             .check_incoming(action_name, payload, MessageType::Call)
             .and_then(|action| Ok((action, self.decode_request(id, action_name, payload)?)));
         let duplicate = match checked {
-            Ok((action, (request, deviations))) => match self.unanswered.entry(id.to_owned()) {
-                Entry::Vacant(slot) => {
-                    slot.insert(action);
-                    self.report(deviations);
-                    self.events.push_back(Event::Request {
-                        id: id.to_owned(),
-                        request,
-                    });
-                    false
+            Ok((action, (request, deviations))) => {
+                let key = self.key_for(id);
+                match self.unanswered.entry(key) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(action);
+                        self.report(deviations);
+                        self.events.push_back(Event::Request {
+                            id: id.to_owned(),
+                            request,
+                        });
+                        false
+                    }
+                    Entry::Occupied(_) => true,
                 }
-                Entry::Occupied(_) => true,
-            },
+            }
             Err(_) if self.unanswered.contains_key(id) => true,
             Err((cause, reason)) => return self.reject(Some(id), Some(action_name), cause, reason),
         };
@@ -583,6 +599,14 @@ impl<P: Protocol> Endpoint<P> {
             ));
         }
         Ok(action)
+    }
+
+    /// `id` as a table key, in the spare key's buffer if there is one.
+    fn key_for(&mut self, id: &str) -> String {
+        let mut key = std::mem::take(&mut self.spare_key);
+        key.clear();
+        key.push_str(id);
+        key
     }
 
     /// Queues the deviation events of a message, before its own event.
