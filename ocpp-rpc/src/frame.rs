@@ -342,7 +342,7 @@ impl fmt::Display for MessageType {
 /// id and an action without escapes, an object payload. Only the payload
 /// goes through serde_json (which checks it is one JSON value); the
 /// general path costs about as much again in serde's element handling.
-/// `None` for anything else, which [`Frame::parse_general`] then reads: it
+/// `None` for anything else, which `Frame::parse_general` then reads: it
 /// alone decides errors, so both paths give the same result for any text.
 fn parse_plain(text: &str, version: Version) -> Option<Frame<'_>> {
     let rest = skip_ws(text).strip_prefix('[')?;

@@ -133,6 +133,13 @@ mod seconds {
     }
 }
 
+/// Why an incoming message is refused: its entry in the cause table, and
+/// the reason reported.
+type Refusal = (Cause, String);
+
+/// The [`Event::Deviation`]s of one incoming message, reported before it.
+type Deviations<P> = Vec<Event<P>>;
+
 /// Replies to timed-out calls remembered, to tell a late reply from a stray one.
 const TIMED_OUT_REMEMBERED: usize = 32;
 
@@ -610,7 +617,7 @@ impl<P: Protocol> Endpoint<P> {
     }
 
     /// Queues the deviation events of a message, before its own event.
-    fn report(&mut self, deviations: Vec<Event<P>>) {
+    fn report(&mut self, deviations: Deviations<P>) {
         if !deviations.is_empty() {
             self.events.extend(deviations);
         }
@@ -622,7 +629,7 @@ impl<P: Protocol> Endpoint<P> {
         id: &str,
         action_name: &str,
         payload: &str,
-    ) -> Result<(P::AnyRequest, Vec<Event<P>>), (Cause, String)> {
+    ) -> Result<(P::AnyRequest, Deviations<P>), Refusal> {
         let tolerance = &self.config.tolerance;
         let (request, repairs) = decode_tolerant(tolerance, action_name, payload, |p| {
             P::decode_request(action_name, p)
@@ -640,7 +647,7 @@ impl<P: Protocol> Endpoint<P> {
         action_name: &str,
         value: &impl Validate,
         repairs: Vec<Repair>,
-    ) -> Result<Vec<Event<P>>, (Cause, String)> {
+    ) -> Result<Deviations<P>, Refusal> {
         let violations: Vec<Violation> = match value.validate() {
             // The common case, kept clear of the iterator plumbing below.
             Ok(()) if repairs.is_empty() => return Ok(Vec::new()),
