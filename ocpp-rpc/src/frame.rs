@@ -150,6 +150,14 @@ impl<'a> Frame<'a> {
                 max: max_len,
             });
         }
+        if let Some(frame) = parse_plain(text, version) {
+            return Ok(frame);
+        }
+        Self::parse_general(text, version)
+    }
+
+    /// The full reading through serde_json: every frame, every error.
+    fn parse_general(text: &'a str, version: Version) -> Result<Self, FrameError> {
         let Elements { parts, count } =
             serde_json::from_str(text).map_err(|e| FrameError::NotAnArray(e.to_string()))?;
         let number = parts[0]
@@ -327,6 +335,96 @@ impl fmt::Display for MessageType {
             MessageType::CallResultError => "CALLRESULTERROR",
             MessageType::Send => "SEND",
         })
+    }
+}
+
+/// The common CALL, CALLRESULT or SEND read by hand: a one-digit type, an
+/// id and an action without escapes, an object payload. Only the payload
+/// goes through serde_json (which checks it is one JSON value); the
+/// general path costs about as much again in serde's element handling.
+/// `None` for anything else, which `Frame::parse_general` then reads: it
+/// alone decides errors, so both paths give the same result for any text.
+fn parse_plain(text: &str, version: Version) -> Option<Frame<'_>> {
+    let rest = skip_ws(text).strip_prefix('[')?;
+    let rest = skip_ws(rest);
+    let digit = *rest.as_bytes().first()?;
+    let message_type = match digit {
+        b'2' => MessageType::Call,
+        b'3' => MessageType::CallResult,
+        b'6' if version == Version::V21 => MessageType::Send,
+        _ => return None,
+    };
+    let rest = skip_ws(&rest[1..]).strip_prefix(',')?;
+    let (id, rest) = plain_string(rest)?;
+    if id.len() > MAX_ID_LEN {
+        // Perhaps still 36 characters or fewer; the general path counts them.
+        return None;
+    }
+    let (action, rest) = match message_type {
+        MessageType::CallResult => (None, rest),
+        _ => {
+            let (action, rest) = plain_string(rest)?;
+            (Some(action), rest)
+        }
+    };
+    // What is left is `payload ]`; a second element or trailing garbage
+    // makes the payload not one JSON value and falls back.
+    let inner = skip_ws_end(skip_ws_end(rest).strip_suffix(']')?);
+    if !skip_ws(inner).starts_with('{') {
+        return None;
+    }
+    let payload: &RawValue = serde_json::from_str(inner).ok()?;
+    let (id, payload) = (Cow::Borrowed(id), Cow::Borrowed(payload));
+    Some(match (message_type, action) {
+        (MessageType::CallResult, _) => Frame::CallResult { id, payload },
+        (MessageType::Call, Some(action)) => Frame::Call {
+            id,
+            action: Cow::Borrowed(action),
+            payload,
+        },
+        (_, Some(action)) => Frame::Send {
+            id,
+            action: Cow::Borrowed(action),
+            payload,
+        },
+        (_, None) => return None,
+    })
+}
+
+/// `ws "text" ws ,`: a string without escapes or control characters (so
+/// valid JSON whose value is the text between the quotes), and what follows
+/// the comma.
+fn plain_string(text: &str) -> Option<(&str, &str)> {
+    let body = skip_ws(text).strip_prefix('"')?;
+    let end = body
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if body.as_bytes()[end] != b'"' {
+        return None;
+    }
+    let rest = skip_ws(&body[end + 1..]).strip_prefix(',')?;
+    Some((&body[..end], rest))
+}
+
+/// JSON's whitespace: space, tab, line feed, carriage return.
+fn is_ws(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+// Byte-wise rather than `trim_start_matches`, which decodes characters;
+// whitespace is ASCII, so the cut is on a character boundary. Frames
+// mostly have none, hence the look at the first byte.
+fn skip_ws(text: &str) -> &str {
+    match text.as_bytes().first() {
+        Some(b) if is_ws(b) => &text[text.bytes().take_while(is_ws).count()..],
+        _ => text,
+    }
+}
+
+fn skip_ws_end(text: &str) -> &str {
+    match text.as_bytes().last() {
+        Some(b) if is_ws(b) => &text[..text.len() - text.bytes().rev().take_while(is_ws).count()],
+        _ => text,
     }
 }
 
@@ -568,6 +666,36 @@ mod tests {
         );
         let err = Frame::parse(r#"[3,"42",{},{}]"#, Version::V201, MAX).unwrap_err();
         assert!(matches!(err, FrameError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn the_plain_reading_agrees_with_the_general_one() {
+        let long_id = format!(r#""{}""#, "x".repeat(37));
+        let ids = [r#""1""#, r#""a\"b""#, r#""""#, "7", r#""é""#, &long_id];
+        let mut plain_frames = 0;
+        for lead in ["", " ", "\n\t"] {
+            for ty in ["2", "3", "4", "6", "02", "2.0", "-2"] {
+                for id in ids {
+                    for action in [r#""Heartbeat","#, r#""A\u0042","#, ""] {
+                        for payload in ["{}", r#" {"a":[1,{"b":"]"}]} "#, "[]", "{", "{},{}", "{}]"]
+                        {
+                            for end in ["]", " ] ", "]]", "", "] x"] {
+                                let text = format!("{lead}[{ty} , {id},{action}{payload}{end}");
+                                for version in [Version::V16, Version::V201, Version::V21] {
+                                    let Some(plain) = parse_plain(&text, version) else {
+                                        continue;
+                                    };
+                                    plain_frames += 1;
+                                    let general = Frame::parse_general(&text, version);
+                                    assert_eq!(Ok(plain), general, "{text}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain_frames > 100, "{plain_frames}");
     }
 
     #[test]

@@ -57,6 +57,7 @@ mod event;
 mod ids;
 mod tolerance;
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,13 @@ mod seconds {
     }
 }
 
+/// Why an incoming message is refused: its entry in the cause table, and
+/// the reason reported.
+type Refusal = (Cause, String);
+
+/// The [`Event::Deviation`]s of one incoming message, reported before it.
+type Deviations<P> = Vec<Event<P>>;
+
 /// Replies to timed-out calls remembered, to tell a late reply from a stray one.
 const TIMED_OUT_REMEMBERED: usize = 32;
 
@@ -161,6 +169,9 @@ pub struct Endpoint<P: Protocol> {
     queue: VecDeque<Outgoing<P>>,
     /// Incoming CALLs not yet answered, by message id.
     unanswered: HashMap<String, P::Action>,
+    /// The key of the last CALL answered, kept to hold the next one's id
+    /// without allocating.
+    spare_key: String,
     timed_out: VecDeque<String>,
     transmit: VecDeque<String>,
     events: VecDeque<Event<P>>,
@@ -222,6 +233,7 @@ impl<P: Protocol> Endpoint<P> {
             in_flight: None,
             queue: VecDeque::new(),
             unanswered: HashMap::new(),
+            spare_key: String::new(),
             timed_out: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
@@ -296,13 +308,18 @@ impl<P: Protocol> Endpoint<P> {
             .map_err(|e| CallError::Encode(e.to_string()))?;
         self.next_call += 1;
         let call = CallId(self.next_call);
-        self.queue.push_back(Outgoing {
+        let outgoing = Outgoing {
             call,
             action,
             wire_id,
             text,
-        });
-        self.start_next(now);
+        };
+        // Nothing in flight means nothing queued: the call goes out at once.
+        if self.in_flight.is_some() {
+            self.queue.push_back(outgoing);
+        } else {
+            self.start(now, outgoing);
+        }
         Ok(call)
     }
 
@@ -335,10 +352,30 @@ impl<P: Protocol> Endpoint<P> {
         response: impl Into<P::AnyResponse>,
     ) -> Result<(), RespondError> {
         let response = response.into();
-        let Some(&action) = self.unanswered.get(id) else {
+        // Taken out at once (one hash of the id) and put back if refused.
+        let Some((key, action)) = self.unanswered.remove_entry(id) else {
             return Err(RespondError::UnknownId(id.to_owned()));
         };
-        let found = P::response_action(&response);
+        match Self::encode_response(id, action, &response) {
+            Ok(text) => {
+                self.transmit.push_back(text);
+                self.spare_key = key;
+                Ok(())
+            }
+            Err(err) => {
+                self.unanswered.insert(key, action);
+                Err(err)
+            }
+        }
+    }
+
+    /// The CALLRESULT text for a response to a CALL of `action`, if valid.
+    fn encode_response(
+        id: &str,
+        action: P::Action,
+        response: &P::AnyResponse,
+    ) -> Result<String, RespondError> {
+        let found = P::response_action(response);
         if found != action {
             return Err(RespondError::WrongAction {
                 expected: P::action_name(action),
@@ -346,11 +383,7 @@ impl<P: Protocol> Endpoint<P> {
             });
         }
         response.validate().map_err(RespondError::Invalid)?;
-        let text =
-            frame::encode_result(id, &response).map_err(|e| RespondError::Encode(e.to_string()))?;
-        self.unanswered.remove(id);
-        self.transmit.push_back(text);
-        Ok(())
+        frame::encode_result(id, response).map_err(|e| RespondError::Encode(e.to_string()))
     }
 
     /// Answers the incoming CALL `id` with a CALLERROR; the code is spelled
@@ -466,9 +499,12 @@ impl<P: Protocol> Endpoint<P> {
         if self.in_flight.is_some() {
             return;
         }
-        let Some(next) = self.queue.pop_front() else {
-            return;
-        };
+        if let Some(next) = self.queue.pop_front() {
+            self.start(now, next);
+        }
+    }
+
+    fn start(&mut self, now: Instant, next: Outgoing<P>) {
         self.transmit.push_back(next.text);
         self.in_flight = Some(InFlight {
             call: next.call,
@@ -479,7 +515,33 @@ impl<P: Protocol> Endpoint<P> {
     }
 
     fn on_call(&mut self, id: &str, action_name: &str, payload: &str) {
-        if self.unanswered.contains_key(id) {
+        // The CALL is read before its id is looked up, so that an accepted
+        // one costs a single hash of the id (the insertion). A duplicate
+        // is still reported as such whatever its payload, and without the
+        // deviations its reading found.
+        let checked = self
+            .check_incoming(action_name, payload, MessageType::Call)
+            .and_then(|action| Ok((action, self.decode_request(id, action_name, payload)?)));
+        let duplicate = match checked {
+            Ok((action, (request, deviations))) => {
+                let key = self.key_for(id);
+                match self.unanswered.entry(key) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(action);
+                        self.report(deviations);
+                        self.events.push_back(Event::Request {
+                            id: id.to_owned(),
+                            request,
+                        });
+                        false
+                    }
+                    Entry::Occupied(_) => true,
+                }
+            }
+            Err(_) if self.unanswered.contains_key(id) => true,
+            Err((cause, reason)) => return self.reject(Some(id), Some(action_name), cause, reason),
+        };
+        if duplicate {
             // Answering would leave the peer two replies for one id.
             self.events.push_back(Event::Rejected {
                 id: Some(id.to_owned()),
@@ -487,21 +549,6 @@ impl<P: Protocol> Endpoint<P> {
                 code: None,
                 reason: "a second CALL with the id of an unanswered one".into(),
             });
-            return;
-        }
-        let action = match self.check_incoming(action_name, payload, MessageType::Call) {
-            Ok(action) => action,
-            Err((cause, reason)) => return self.reject(Some(id), Some(action_name), cause, reason),
-        };
-        match self.decode_request(id, action_name, payload) {
-            Ok(request) => {
-                self.unanswered.insert(id.to_owned(), action);
-                self.events.push_back(Event::Request {
-                    id: id.to_owned(),
-                    request,
-                });
-            }
-            Err((cause, reason)) => self.reject(Some(id), Some(action_name), cause, reason),
         }
     }
 
@@ -511,10 +558,13 @@ impl<P: Protocol> Endpoint<P> {
             .check_incoming(action_name, payload, MessageType::Send)
             .and_then(|_| self.decode_request(id, action_name, payload));
         match checked {
-            Ok(message) => self.events.push_back(Event::Send {
-                id: id.to_owned(),
-                message,
-            }),
+            Ok((message, deviations)) => {
+                self.report(deviations);
+                self.events.push_back(Event::Send {
+                    id: id.to_owned(),
+                    message,
+                });
+            }
             Err((_, reason)) => self.events.push_back(Event::Rejected {
                 id: Some(id.to_owned()),
                 action: Some(action_name.to_owned()),
@@ -558,31 +608,49 @@ impl<P: Protocol> Endpoint<P> {
         Ok(action)
     }
 
+    /// `id` as a table key, in the spare key's buffer if there is one.
+    fn key_for(&mut self, id: &str) -> String {
+        let mut key = std::mem::take(&mut self.spare_key);
+        key.clear();
+        key.push_str(id);
+        key
+    }
+
+    /// Queues the deviation events of a message, before its own event.
+    fn report(&mut self, deviations: Deviations<P>) {
+        if !deviations.is_empty() {
+            self.events.extend(deviations);
+        }
+    }
+
+    /// The request and the deviations to report before it.
     fn decode_request(
-        &mut self,
+        &self,
         id: &str,
         action_name: &str,
         payload: &str,
-    ) -> Result<P::AnyRequest, (Cause, String)> {
+    ) -> Result<(P::AnyRequest, Deviations<P>), Refusal> {
         let tolerance = &self.config.tolerance;
         let (request, repairs) = decode_tolerant(tolerance, action_name, payload, |p| {
             P::decode_request(action_name, p)
         })
         .map_err(|e| (Cause::of_decode(e.kind), e.to_string()))?;
-        self.accept(id, action_name, &request, repairs)?;
-        Ok(request)
+        let deviations = self.accept(id, action_name, &request, repairs)?;
+        Ok((request, deviations))
     }
 
-    /// Checks the constraints; reports repairs and tolerated violations as
-    /// deviations, or fails with the first violation the policy refuses.
+    /// Checks the constraints: the repairs and tolerated violations as
+    /// deviation events, or the first violation the policy refuses.
     fn accept(
-        &mut self,
+        &self,
         id: &str,
         action_name: &str,
         value: &impl Validate,
         repairs: Vec<Repair>,
-    ) -> Result<(), (Cause, String)> {
+    ) -> Result<Deviations<P>, Refusal> {
         let violations: Vec<Violation> = match value.validate() {
+            // The common case, kept clear of the iterator plumbing below.
+            Ok(()) if repairs.is_empty() => return Ok(Vec::new()),
             Ok(()) => Vec::new(),
             Err(v) => v.0,
         };
@@ -603,16 +671,15 @@ impl<P: Protocol> Endpoint<P> {
                     .iter()
                     .map(|v| (v.path.clone(), DeviationKind::of(v), v.to_string())),
             );
-        for (path, kind, detail) in deviations {
-            self.events.push_back(Event::Deviation {
+        Ok(deviations
+            .map(|(path, kind, detail)| Event::Deviation {
                 id: id.to_owned(),
                 action: action_name.to_owned(),
                 path,
                 kind,
                 detail,
-            });
-        }
-        Ok(())
+            })
+            .collect())
     }
 
     fn on_result(&mut self, now: Instant, id: &str, payload: &str) {
@@ -625,11 +692,14 @@ impl<P: Protocol> Endpoint<P> {
         })
         .map_err(|e| (Cause::of_decode(e.kind), e.to_string()))
         .and_then(|(response, repairs)| {
-            self.accept(id, name, &response, repairs)?;
-            Ok(response)
+            let deviations = self.accept(id, name, &response, repairs)?;
+            Ok((response, deviations))
         });
         let result = match decoded {
-            Ok(response) => Ok(response),
+            Ok((response, deviations)) => {
+                self.report(deviations);
+                Ok(response)
+            }
             Err((cause, reason)) => {
                 if P::VERSION == Version::V21 {
                     // 2.1 FR.06: an invalid CALLRESULT is answered with CALLRESULTERROR.
