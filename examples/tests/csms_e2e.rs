@@ -455,3 +455,112 @@ async fn a_charger_that_vanishes_is_marked_offline_within_the_ping_timeout() {
     drop(ws);
     running.shutdown().await;
 }
+
+/// PEM files of a test CA, a server certificate for 127.0.0.1 and
+/// localhost, and a client certificate for `client_cn`, in `dir`.
+fn write_pki(dir: &Path, client_cn: &str) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "Test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client
+        .distinguished_name
+        .push(DnType::CommonName, client_cn);
+    let client = client.signed_by(&client_key, &ca).unwrap();
+    for (name, pem) in [
+        ("ca.pem", ca.pem()),
+        ("server.pem", server.pem()),
+        ("server.key", server_key.serialize_pem()),
+        ("client.pem", client.pem()),
+        ("client.key", client_key.serialize_pem()),
+    ] {
+        std::fs::write(dir.join(name), pem).unwrap();
+    }
+}
+
+async fn start_tls(db: &Path, pki: &Path, client_ca: bool) -> Running {
+    let mut options = Options::new(loopback(), loopback(), db);
+    options.tls = Some(csms::TlsFiles {
+        cert: pki.join("server.pem"),
+        key: pki.join("server.key"),
+        client_ca: client_ca.then(|| pki.join("ca.pem")),
+    });
+    options.command_timeout = Duration::from_secs(5);
+    csms::start(options)
+        .await
+        .expect("the CSMS starts with TLS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_with_a_server_certificate_then_with_client_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path(), "TLS-3");
+    let db = dir.path().join("csms.sqlite");
+    let ca = dir.path().join("ca.pem");
+
+    // Profile 2: TLS with the server's certificate, HTTP Basic password.
+    let running = start_tls(&db, dir.path(), false).await;
+    let api = Api::new(&running);
+    let mut two = station(&running, "TLS-2", Version::V201, "pw-2");
+    two.url = format!("wss://{}/ocpp", running.ocpp_addr);
+    two.tls = Some(ocpp_examples::sim::client_tls(&ca, None).unwrap());
+    api.register(&two, "pw-2").await;
+    let report = finish(tokio::spawn(run_station(two))).await;
+    assert_sessions_stored(&api, &report).await;
+    // A plain WebSocket finds no OCPP server on the TLS port.
+    let tcp = tokio::net::TcpStream::connect(running.ocpp_addr)
+        .await
+        .unwrap();
+    let request = format!("ws://{}/ocpp/TLS-2", running.ocpp_addr)
+        .into_client_request()
+        .unwrap();
+    let plain = timeout(LIMIT, tokio_tungstenite::client_async(request, tcp))
+        .await
+        .expect("the plain handshake ends in time");
+    assert!(plain.is_err());
+    running.shutdown().await;
+
+    // Profile 3: the client certificate is checked against the CA; the
+    // charger is registered without a password.
+    let running = start_tls(&db, dir.path(), true).await;
+    let api = Api::new(&running);
+    let (status, _) = api.put("/chargers/TLS-3", json!({})).await;
+    assert_eq!(status, 201);
+    let mut three = station(&running, "TLS-3", Version::V16, "");
+    three.password = None;
+    three.url = format!("wss://{}/ocpp", running.ocpp_addr);
+    let identity = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    three.tls = Some(
+        ocpp_examples::sim::client_tls(&ca, Some((identity.0.as_path(), identity.1.as_path())))
+            .unwrap(),
+    );
+    let (status, _) = api
+        .put(
+            &format!("/id-tokens/{}", three.tag()),
+            json!({ "status": "Accepted" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let report = finish(tokio::spawn(run_station(three.clone()))).await;
+    assert_sessions_stored(&api, &report).await;
+    // Without a client certificate the TLS handshake is refused.
+    let mut config = ocpp_rpc::tokio::ClientConfig::new(three.url.clone(), "TLS-3");
+    config.tls = Some(ocpp_examples::sim::client_tls(&ca, None).unwrap());
+    config.reconnect = None;
+    config.connect_timeout = Duration::from_secs(5);
+    let refused = ocpp_rpc::tokio::connect(
+        &config,
+        ocpp_rpc::tokio::Router::<ocpp_types::v16::V16>::new(),
+    )
+    .await;
+    assert!(refused.is_err(), "a charger without a certificate got in");
+    running.shutdown().await;
+}

@@ -14,6 +14,7 @@
 mod logged;
 mod options;
 mod station;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub use logged::{Frames, Logged};
 pub use options::{CommandLine, Scenario, StationOptions, USAGE, parse_version, split_url};
 pub use station::{Happened, Station};
+pub use tls::client_tls;
 
 /// What a station did, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,6 +125,7 @@ where
     };
     let mut config = ClientConfig::new(options.url.clone(), options.id.clone());
     config.password = options.password.clone().map(String::into_bytes);
+    config.tls = options.tls.clone();
     config.reconnect = Some(BackOff {
         wait_minimum: Duration::from_secs(1),
         random_range: Duration::from_millis(500),

@@ -1,5 +1,7 @@
 //! What a simulated station does, and the command line that says it.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ocpp_types::Version;
@@ -32,6 +34,11 @@ pub struct StationOptions {
     pub version: Version,
     /// HTTP Basic password.
     pub password: Option<String>,
+    /// TLS for a `wss://` URL (see [`client_tls`](super::client_tls)).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Where the station keeps its state between runs (`ID.json` in the
+    /// directory); none: it starts afresh every time.
+    pub state_dir: Option<PathBuf>,
     /// Connectors (EVSEs in 2.x); sessions run on the first.
     pub connectors: u32,
     /// What to do once booted.
@@ -63,6 +70,8 @@ impl StationOptions {
             id: id.into(),
             version,
             password: None,
+            tls: None,
+            state_dir: None,
             connectors: 1,
             scenario: Scenario::Session,
             sessions: 1,
@@ -115,7 +124,7 @@ pub struct CommandLine {
 
 /// The command line's usage text.
 pub const USAGE: &str = "usage: charge-point --url ws://host:port/path/ID --version 1.6|2.0.1|2.1 \
-[--password P] [--connectors N] [--count K] [--scenario session|idle|remote] [--sessions S] \
+[--password P] [--ca CA.pem [--cert CERT.pem --key KEY.pem]] [--state DIR] [--connectors N] [--count K] [--scenario session|idle|remote] [--sessions S] \
 [--session-secs T] [--power W] [--verbose]";
 
 impl CommandLine {
@@ -145,6 +154,7 @@ impl CommandLine {
             .ok_or_else(|| format!("{version}: expected 1.6, 2.0.1 or 2.1"))?;
         let mut station = StationOptions::new(base, id, version);
         let mut count = 1;
+        let (mut ca, mut cert, mut key) = (None, None, None);
         for (arg, value) in rest {
             let number = || {
                 value
@@ -154,6 +164,10 @@ impl CommandLine {
             match arg.as_str() {
                 "--verbose" => station.verbose = true,
                 "--password" => station.password = Some(value.clone()),
+                "--ca" => ca = Some(PathBuf::from(&value)),
+                "--cert" => cert = Some(PathBuf::from(&value)),
+                "--key" => key = Some(PathBuf::from(&value)),
+                "--state" => station.state_dir = Some(PathBuf::from(&value)),
                 "--connectors" => station.connectors = number()?.max(1),
                 "--count" => count = number()?.max(1),
                 "--sessions" => station.sessions = number()?,
@@ -175,6 +189,15 @@ impl CommandLine {
                 }
                 _ => return Err(format!("unknown option {arg}")),
             }
+        }
+        station.tls = match (ca, cert, key) {
+            (None, None, None) => None,
+            (Some(ca), None, None) => Some(super::client_tls(&ca, None)?),
+            (Some(ca), Some(cert), Some(key)) => Some(super::client_tls(&ca, Some((&cert, &key)))?),
+            _ => return Err("--cert and --key go together, and need --ca".into()),
+        };
+        if station.url.starts_with("wss://") && station.tls.is_none() {
+            return Err("a wss:// URL needs --ca".into());
         }
         Ok(CommandLine { station, count })
     }
@@ -222,5 +245,14 @@ mod tests {
         assert!(CommandLine::parse(args("--url ws://h:1 --version 1.6")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1/CP --version 1.6 --count x")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1/CP --version 1.6 --bogus 1")).is_err());
+        assert!(CommandLine::parse(args("--url wss://h:1/CP --version 1.6")).is_err());
+        assert!(
+            CommandLine::parse(args(
+                "--url wss://h:1/CP --version 1.6 --ca /nonexistent.pem"
+            ))
+            .unwrap_err()
+            .contains("/nonexistent.pem")
+        );
+        assert!(CommandLine::parse(args("--url ws://h:1/CP --version 1.6 --cert c.pem")).is_err());
     }
 }
