@@ -238,7 +238,7 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_remote_start_through_the_api_produces_a_transaction() {
+async fn remote_start_stop_reset_and_availability_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(&dir.path().join("csms.sqlite"), false).await;
     let api = Api::new(&running);
@@ -246,6 +246,8 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
     let mut v201 = station(&running, "RS-201", Version::V201, "pw");
     for s in [&mut v16, &mut v201] {
         s.scenario = Scenario::Remote;
+        // Long: the CSMS stops the session.
+        s.session_time = LIMIT;
         api.register(s, "pw").await;
     }
     let tasks = [
@@ -359,6 +361,33 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
         (200, &json!("Accepted")),
         "{body}"
     );
+    // Both sessions stopped by the CSMS once they metered something.
+    for (id, action, transaction) in [
+        (
+            "RS-16",
+            "RemoteStopTransaction",
+            (|id: &str| json!({ "transactionId": id.parse::<i64>().unwrap() }))
+                as fn(&str) -> Value,
+        ),
+        (
+            "RS-201",
+            "RequestStopTransaction",
+            |id: &str| json!({ "transactionId": id }),
+        ),
+    ] {
+        let tx = running_transaction(&api, id).await;
+        let (status, body) = api
+            .post(
+                &format!("/chargers/{id}/commands/{action}"),
+                transaction(&tx),
+            )
+            .await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{id}: {body}"
+        );
+    }
     let [t16, t201] = tasks;
     for report in [finish(t16).await, finish(t201).await] {
         assert_eq!(report.sessions, 1);
@@ -371,7 +400,123 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
         .post("/chargers/RS-16/commands/Reset", json!({"type": "Soft"}))
         .await;
     assert_eq!(status, 409);
+    reset_and_change_availability(&running, &api).await;
     running.shutdown().await;
+}
+
+/// The id of `charger`'s running transaction, once it metered energy.
+async fn running_transaction(api: &Api, charger: &str) -> String {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let sessions = transactions(api, charger).await;
+        let running = sessions
+            .iter()
+            .find(|t| t["ended_at"].is_null() && t["energy_wh"].as_f64().unwrap_or(0.0) > 0.0);
+        if let Some(tx) = running {
+            return tx["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{charger}: no running transaction in time: {sessions:?}"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Connector 1 (EVSE 1) of `charger` as the API shows it.
+async fn connector(api: &Api, charger: &str) -> Value {
+    let (_, body) = api.get(&format!("/chargers/{charger}")).await;
+    let connectors = body["connectors"].as_array().cloned().unwrap_or_default();
+    connectors
+        .into_iter()
+        .find(|c| c["evse"] == 1)
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until connector 1 of `charger` satisfies `check`.
+async fn wait_for_connector(api: &Api, charger: &str, what: &str, check: impl Fn(&Value) -> bool) {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let c = connector(api, charger).await;
+        if check(&c) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{charger}: connector not {what} in time: {c}"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reset and ChangeAvailability through the API on idle 1.6 and 2.0.1
+/// stations: each reboots (and boots again), then its connector goes
+/// unavailable and back.
+async fn reset_and_change_availability(running: &Running, api: &Api) {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut stations = Vec::new();
+    let cases = [
+        (
+            "IDLE-16",
+            Version::V16,
+            json!({"type": "Soft"}),
+            (|status: &str| json!({"connectorId": 1, "type": status})) as fn(&str) -> Value,
+        ),
+        (
+            "IDLE-201",
+            Version::V201,
+            json!({"type": "Immediate"}),
+            |status: &str| json!({"evse": {"id": 1}, "operationalStatus": status}),
+        ),
+    ];
+    for (id, version, _, _) in &cases {
+        let mut s = station(running, id, *version, "pw");
+        s.scenario = Scenario::Idle;
+        s.stop = Some(stop.clone());
+        api.register(&s, "pw").await;
+        stations.push(tokio::spawn(run_station(s)));
+    }
+    for (id, _, reset, availability) in &cases {
+        wait_for_connector(api, id, "available", |c| c["status"] == "Available").await;
+        let (_, body) = api.get(&format!("/chargers/{id}")).await;
+        let boots = body["charger"]["boots"].as_i64().unwrap();
+        let (status, body) = api
+            .post(&format!("/chargers/{id}/commands/Reset"), reset.clone())
+            .await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{id}: {body}"
+        );
+        api.wait_for_charger(id, "booted again", |c| {
+            c["boots"].as_i64() > Some(boots) && c["registration"] == "Accepted"
+        })
+        .await;
+        for (operational, shown) in [("Inoperative", "Unavailable"), ("Operative", "Available")] {
+            let (status, body) = api
+                .post(
+                    &format!("/chargers/{id}/commands/ChangeAvailability"),
+                    availability(operational),
+                )
+                .await;
+            assert_eq!(
+                (status, &body["response"]["status"]),
+                (200, &json!("Accepted")),
+                "{id}: {body}"
+            );
+            wait_for_connector(api, id, shown, |c| c["status"] == shown).await;
+        }
+    }
+    let _ = stop_tx.send(true);
+    for task in stations {
+        let report = timeout(LIMIT, task)
+            .await
+            .expect("the station stops in time")
+            .expect("the station's task")
+            .expect("the station succeeds");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.reboots, 1, "{report}");
+    }
 }
 
 /// A WebSocket handshake as a 1.6 charger, with an optional password; the

@@ -39,6 +39,8 @@ pub struct StationReport {
     pub sessions: u32,
     /// Energy delivered over all sessions, Wh.
     pub energy_wh: i64,
+    /// Reboots the CSMS asked for (Reset).
+    pub reboots: u32,
     /// Frames the station sent.
     pub frames_sent: u64,
     /// Frames the station received.
@@ -241,8 +243,10 @@ where
     /// after a reset; on an open connection it boots again.
     async fn reboot(&mut self) -> Result<(), SimError> {
         println!("{}: rebooting", self.options.id);
-        let Some(snapshot) = self.snapshot.clone() else {
-            return Ok(());
+        self.report.reboots += 1;
+        let snapshot = match self.snapshot.clone() {
+            Some(snapshot) => snapshot,
+            None => self.with(|m, _| m.save()).await?,
         };
         let (version, connectors) = (self.options.version, self.options.connectors);
         let connected = self.handle.is_connected();
