@@ -570,6 +570,15 @@ async fn wrong_passwords_and_unknown_chargers_are_refused() {
     // Only known chargers were stored.
     let (_, list) = api.get("/chargers").await;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    // What axum refuses before the handlers is a JSON error too.
+    let (status, body) = api.get("/chargers/%FF").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    let (status, body) = api
+        .send(api.http.delete(format!("{}/chargers", api.base)))
+        .await;
+    assert_eq!(status, 405, "{body}");
+    assert!(body["error"].is_string(), "{body}");
     drop(ws);
     running.shutdown().await;
 }
