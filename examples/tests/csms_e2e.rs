@@ -170,11 +170,14 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     let db = dir.path().join("csms.sqlite");
     let running = start(&db, false).await;
     let api = Api::new(&running);
-    let stations = [
+    let mut stations = [
         station(&running, "CP-16", Version::V16, "secret-16"),
         station(&running, "CP-201", Version::V201, "secret-201"),
         station(&running, "CP-21", Version::V21, "secret-21"),
     ];
+    // The 2.0.1 station keeps its state on disk.
+    let state = dir.path().join("sim");
+    stations[1].state_dir = Some(state.clone());
     for (s, password) in stations
         .iter()
         .zip(["secret-16", "secret-201", "secret-21"])
@@ -228,12 +231,23 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     }
     // A charger registered before the restart still gets in, and its 1.6
     // transaction id continues the stored sequence.
+    // The 2.0.1 station, a new simulator too, continues from its state
+    // file: its next transaction id is a new one.
+    assert!(state.join("CP-201.json").is_file());
     let again = station(&running, "CP-16", Version::V16, "secret-16");
-    let report = finish(tokio::spawn(run_station(again))).await;
-    let sessions = transactions(&api, "CP-16").await;
-    assert_eq!(sessions.len(), 2, "{report}: {sessions:?}");
-    let ids: Vec<&str> = sessions.iter().filter_map(|t| t["id"].as_str()).collect();
-    assert!(ids.contains(&"1") && ids.contains(&"2"), "{ids:?}");
+    let mut again_201 = station(&running, "CP-201", Version::V201, "secret-201");
+    again_201.state_dir = Some(state);
+    let tasks = [
+        tokio::spawn(run_station(again)),
+        tokio::spawn(run_station(again_201)),
+    ];
+    for (task, [first, second]) in tasks.into_iter().zip([["1", "2"], ["tx-1", "tx-2"]]) {
+        let report = finish(task).await;
+        let sessions = transactions(&api, &report.id).await;
+        assert_eq!(sessions.len(), 2, "{report}: {sessions:?}");
+        let ids: Vec<&str> = sessions.iter().filter_map(|t| t["id"].as_str()).collect();
+        assert!(ids.contains(&first) && ids.contains(&second), "{ids:?}");
+    }
     running.shutdown().await;
 }
 

@@ -13,6 +13,7 @@
 
 mod logged;
 mod options;
+mod state;
 mod station;
 mod tls;
 
@@ -91,6 +92,14 @@ pub enum SimError {
         /// The step.
         step: &'static str,
     },
+    /// The state file could not be read or written.
+    #[error("{id}: state file: {reason}")]
+    State {
+        /// The station.
+        id: String,
+        /// What failed.
+        reason: String,
+    },
     /// The machine's task ended unexpectedly.
     #[error("{id}: the station's task stopped")]
     Stopped {
@@ -114,13 +123,28 @@ where
 {
     let frames = Arc::new(Frames::default());
     let now = Instant::now();
-    let machine = Logged {
-        inner: S::build(
+    let file = options
+        .state_dir
+        .as_ref()
+        .map(|dir| dir.join(format!("{}.json", options.id)));
+    let snapshot = match &file {
+        Some(file) => state::load::<S::Snapshot>(file).map_err(|reason| SimError::State {
+            id: options.id.clone(),
+            reason,
+        })?,
+        None => None,
+    };
+    let inner = match snapshot.clone() {
+        Some(snapshot) => S::restored(snapshot, options.version, options.connectors, now),
+        None => S::build(
             options.version,
             options.connectors,
             options.sample_secs,
             now,
         ),
+    };
+    let machine = Logged {
+        inner,
         id: options.id.clone(),
         verbose: options.verbose,
         frames: Arc::clone(&frames),
@@ -135,7 +159,8 @@ where
     });
     let (handle, events) = run_client(config, options.version, machine);
     let mut sim = Sim {
-        snapshot: None,
+        snapshot,
+        file,
         report: StationReport {
             id: options.id.clone(),
             ..StationReport::default()
@@ -144,7 +169,12 @@ where
         handle,
         events,
     };
-    let outcome = sim.scenario().await;
+    let mut outcome = sim.scenario().await;
+    // What the last steps changed (without an event) is kept too.
+    if let Ok(snapshot) = sim.with(|m, _| m.save()).await {
+        let kept = sim.keep(snapshot);
+        outcome = outcome.and(kept);
+    }
     sim.handle.stop().await;
     let mut report = sim.report;
     report.frames_sent = frames.sent.load(Ordering::Relaxed);
@@ -161,6 +191,8 @@ where
     events: UnboundedReceiver<S::Event>,
     /// The latest durable state, as a real charger would keep on disk.
     snapshot: Option<S::Snapshot>,
+    /// Where the snapshot is written, if anywhere.
+    file: Option<std::path::PathBuf>,
     report: StationReport,
 }
 
@@ -189,6 +221,18 @@ where
             .map_err(|_| SimError::Stopped { id: self.id() })
     }
 
+    /// Keeps `snapshot` in memory and, with a state directory, on disk.
+    fn keep(&mut self, snapshot: S::Snapshot) -> Result<(), SimError> {
+        if let Some(file) = &self.file {
+            state::store(file, &snapshot).map_err(|reason| SimError::State {
+                id: self.id(),
+                reason,
+            })?;
+        }
+        self.snapshot = Some(snapshot);
+        Ok(())
+    }
+
     /// The next event that needs the scenario, serving the others;
     /// `None` once `deadline` passed.
     async fn next(&mut self, deadline: Instant) -> Result<Option<Happened>, SimError> {
@@ -201,7 +245,8 @@ where
             };
             match self.with(move |m, now| m.happened(now, event)).await? {
                 Happened::StateChanged => {
-                    self.snapshot = Some(self.with(|m, _| m.save()).await?);
+                    let snapshot = self.with(|m, _| m.save()).await?;
+                    self.keep(snapshot)?;
                 }
                 Happened::Reboot => self.reboot().await?,
                 Happened::Problem(text) => {

@@ -40,7 +40,7 @@ where
     fn build(version: ocpp_types::Version, connectors: u32, sample_secs: u32, now: Instant)
     -> Self;
     /// Its durable state.
-    type Snapshot: Clone + Send + 'static;
+    type Snapshot: Clone + Send + serde::Serialize + serde::de::DeserializeOwned + 'static;
     /// Its durable state now.
     fn save(&self) -> Self::Snapshot;
     /// Restarts from `snapshot`, as after a reboot (configured as
