@@ -11,6 +11,7 @@
 //! and off on `StopCharging`, unlocks at once, answers DataTransfer with
 //! `UnknownVendorId`, keeps the latest snapshot and reboots from it.
 
+mod charging;
 mod logged;
 mod options;
 mod state;
@@ -40,6 +41,8 @@ pub struct StationReport {
     pub sessions: u32,
     /// Energy delivered over all sessions, Wh.
     pub energy_wh: i64,
+    /// The same per connector (one entry per connector that charged).
+    pub connectors: Vec<ConnectorReport>,
     /// Reboots the CSMS asked for (Reset).
     pub reboots: u32,
     /// Frames the station sent.
@@ -62,8 +65,31 @@ impl std::fmt::Display for StationReport {
             self.frames_sent,
             self.frames_received,
             self.errors.len()
-        )
+        )?;
+        if self.connectors.len() > 1 {
+            for c in &self.connectors {
+                write!(
+                    f,
+                    "\n{}:   connector {} ({}): {} session(s), {} Wh",
+                    self.id, c.connector, c.tag, c.sessions, c.energy_wh
+                )?;
+            }
+        }
+        Ok(())
     }
+}
+
+/// What one connector of a station did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectorReport {
+    /// The connector (the EVSE in 2.x).
+    pub connector: u32,
+    /// The tag it charged with.
+    pub tag: String,
+    /// Sessions completed on it.
+    pub sessions: u32,
+    /// Energy it delivered, Wh; its meter register reads this.
+    pub energy_wh: i64,
 }
 
 /// Why a station failed.
@@ -318,7 +344,7 @@ where
             Scenario::Session | Scenario::Remote => {
                 let remote = self.options.scenario == Scenario::Remote;
                 for n in 1..=self.options.sessions {
-                    self.session(n, remote).await?;
+                    self.sessions(n, remote).await?;
                 }
                 self.drain().await
             }
@@ -345,84 +371,6 @@ where
             self.next(Instant::now() + Duration::from_millis(50))
                 .await?;
         }
-    }
-
-    /// One session; `remote`: started by the CSMS rather than by the tag.
-    async fn session(&mut self, n: u32, remote: bool) -> Result<(), SimError> {
-        const CONNECTOR: u32 = 1;
-        let id = self.id();
-        let tag = self.options.tag();
-        let energy = self.report.energy_wh;
-        let start_tag = tag.clone();
-        self.with(move |m, now| {
-            m.meter(now, CONNECTOR, energy, 0);
-            m.plug(now, CONNECTOR);
-            if !remote {
-                m.present(now, CONNECTOR, &start_tag);
-            }
-        })
-        .await?;
-        if remote {
-            println!("{id}: plugged in, waiting for a remote start");
-        }
-        self.wait_for("the transaction to start", |h| {
-            *h == Happened::StartCharging(CONNECTOR)
-        })
-        .await?;
-        self.with(|m, now| m.flowing(now, CONNECTOR, true)).await?;
-        println!("{id}: started tx {n}");
-
-        let power = self.options.power_w;
-        let started = Instant::now();
-        let end = started + self.options.session_time;
-        let mut last = started;
-        let mut next_tick = started + self.options.tick;
-        let mut milli_wh: i64 = 0;
-        let mut stopped_by_csms = false;
-        while Instant::now() < end {
-            match self.next(next_tick.min(end)).await? {
-                None => {
-                    let now = Instant::now();
-                    let ms = i64::try_from(now.duration_since(last).as_millis()).unwrap_or(0);
-                    last = now;
-                    milli_wh += power * ms / 3600;
-                    let register = energy + milli_wh / 1000;
-                    self.with(move |m, now| m.meter(now, CONNECTOR, register, power))
-                        .await?;
-                    println!("{id}: energy {} Wh", milli_wh / 1000);
-                    next_tick += self.options.tick;
-                }
-                Some(Happened::StopCharging(CONNECTOR)) => {
-                    stopped_by_csms = true;
-                    break;
-                }
-                Some(_) => {}
-            }
-        }
-        let delivered = milli_wh / 1000;
-        self.report.energy_wh += delivered;
-        let register = energy + delivered;
-        self.with(move |m, now| {
-            m.meter(now, CONNECTOR, register, 0);
-            if !stopped_by_csms {
-                m.present(now, CONNECTOR, &tag);
-            }
-        })
-        .await?;
-        if !stopped_by_csms {
-            self.wait_for("the transaction to stop", |h| {
-                *h == Happened::StopCharging(CONNECTOR)
-            })
-            .await?;
-        }
-        self.with(|m, now| {
-            m.flowing(now, CONNECTOR, false);
-            m.unplug_cable(now, CONNECTOR);
-        })
-        .await?;
-        self.report.sessions += 1;
-        println!("{id}: stopped tx {n} after {delivered} Wh");
-        Ok(())
     }
 
     /// Waits until every transaction message reached the CSMS.

@@ -39,7 +39,8 @@ pub struct StationOptions {
     /// Where the station keeps its state between runs (`ID.json` in the
     /// directory); none: it starts afresh every time.
     pub state_dir: Option<PathBuf>,
-    /// Connectors (EVSEs in 2.x); sessions run on the first.
+    /// Connectors (EVSEs in 2.x); the scripted sessions run on all at
+    /// once, each with its own [tag](Self::tag_at) and meter.
     pub connectors: u32,
     /// What to do once booted.
     pub scenario: Scenario,
@@ -85,9 +86,23 @@ impl StationOptions {
         }
     }
 
-    /// The id tag the station presents (≤20 characters).
+    /// The id tag the station presents at connector 1 (≤20 characters).
     pub fn tag(&self) -> String {
-        format!("SIM-{}", self.id).chars().take(20).collect()
+        self.tag_at(1)
+    }
+
+    /// The id tag presented at `connector`: [`tag`](Self::tag) on the
+    /// first, with `-N` on connector N > 1 (≤20 characters, the id cut
+    /// to fit).
+    pub fn tag_at(&self, connector: u32) -> String {
+        let suffix = if connector > 1 {
+            format!("-{connector}")
+        } else {
+            String::new()
+        };
+        let room = 20usize.saturating_sub(4 + suffix.len());
+        let id: String = self.id.chars().take(room).collect();
+        format!("SIM-{id}{suffix}")
     }
 }
 
