@@ -24,16 +24,14 @@ fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-async fn start(db: &Path, open: bool) -> Running {
+fn options(db: &Path) -> Options {
     let mut options = Options::new(loopback(), loopback(), db);
-    options.open = open;
-    // Short, so that a vanished charger is noticed quickly.
-    options.keepalive = Keepalive {
-        ping_interval: Some(Duration::from_millis(200)),
-        pong_timeout: Duration::from_millis(400),
-    };
     options.command_timeout = Duration::from_secs(5);
-    csms::start(options).await.expect("the CSMS starts")
+    options
+}
+
+async fn start(db: &Path) -> Running {
+    csms::start(options(db)).await.expect("the CSMS starts")
 }
 
 /// The API client of one CSMS.
@@ -149,26 +147,38 @@ async fn transactions(api: &Api, charger: &str) -> Vec<Value> {
     body["sessions"].as_array().cloned().unwrap_or_default()
 }
 
-/// One ended transaction per report, with the energy the station metered.
+/// One ended transaction per connector of a report of one session each,
+/// with the energy the station metered there.
 async fn assert_sessions_stored(api: &Api, report: &StationReport) {
     let sessions = transactions(api, &report.id).await;
-    assert_eq!(sessions.len(), 1, "{}: {sessions:?}", report.id);
-    let tx = &sessions[0];
-    assert!(tx["ended_at"].is_string(), "{tx}");
     assert_eq!(
-        tx["energy_wh"].as_f64(),
-        Some(report.energy_wh as f64),
-        "{}: {tx}",
+        sessions.len(),
+        report.connectors.len(),
+        "{}: {sessions:?}",
         report.id
     );
-    assert!(tx["samples"].as_i64().unwrap_or(0) > 0, "{tx}");
+    for entry in &report.connectors {
+        assert_eq!(entry.sessions, 1, "{report}");
+        let tx = sessions
+            .iter()
+            .find(|t| t["evse"] == entry.connector)
+            .unwrap_or_else(|| panic!("{report}: {sessions:?}"));
+        assert!(tx["ended_at"].is_string(), "{tx}");
+        assert_eq!(
+            tx["energy_wh"].as_f64(),
+            Some(entry.energy_wh as f64),
+            "{}: {tx}",
+            report.id
+        );
+        assert!(tx["samples"].as_i64().unwrap_or(0) > 0, "{tx}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("csms.sqlite");
-    let running = start(&db, false).await;
+    let running = start(&db).await;
     let api = Api::new(&running);
     let mut stations = [
         station(&running, "CP-16", Version::V16, "secret-16"),
@@ -212,7 +222,7 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     running.shutdown().await;
 
     // The same file, a new process: everything is still there.
-    let running = start(&db, false).await;
+    let running = start(&db).await;
     let api = Api::new(&running);
     let (_, again) = api.get("/transactions").await;
     assert_eq!(again, all);
@@ -254,7 +264,7 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_start_stop_reset_and_availability_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(&dir.path().join("csms.sqlite"), false).await;
+    let running = start(&dir.path().join("csms.sqlite")).await;
     let api = Api::new(&running);
     let mut v16 = station(&running, "RS-16", Version::V16, "pw");
     let mut v201 = station(&running, "RS-201", Version::V201, "pw");
@@ -264,6 +274,15 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
         s.session_time = LIMIT;
         api.register(s, "pw").await;
     }
+    // The 1.6 station has a second connector, started remotely as well.
+    v16.connectors = 2;
+    let (status, _) = api
+        .put(
+            &format!("/id-tokens/{}", v16.tag_at(2)),
+            json!({ "status": "Accepted" }),
+        )
+        .await;
+    assert_eq!(status, 201);
     let tasks = [
         tokio::spawn(run_station(v16.clone())),
         tokio::spawn(run_station(v201.clone())),
@@ -272,17 +291,19 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
         api.wait_for_charger(&s.id, "booted", |c| c["registration"] == "Accepted")
             .await;
     }
-    let (status, body) = api
-        .post(
-            "/chargers/RS-16/commands/RemoteStartTransaction",
-            json!({ "idTag": v16.tag(), "connectorId": 1 }),
-        )
-        .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
+    for connector in [1, 2] {
+        let (status, body) = api
+            .post(
+                "/chargers/RS-16/commands/RemoteStartTransaction",
+                json!({ "idTag": v16.tag_at(connector), "connectorId": connector }),
+            )
+            .await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{body}"
+        );
+    }
     let (status, body) = api
         .post(
             "/chargers/RS-201/commands/RequestStartTransaction",
@@ -375,21 +396,16 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
         (200, &json!("Accepted")),
         "{body}"
     );
-    // Both sessions stopped by the CSMS once they metered something.
-    for (id, action, transaction) in [
-        (
-            "RS-16",
-            "RemoteStopTransaction",
-            (|id: &str| json!({ "transactionId": id.parse::<i64>().unwrap() }))
-                as fn(&str) -> Value,
-        ),
-        (
-            "RS-201",
-            "RequestStopTransaction",
-            |id: &str| json!({ "transactionId": id }),
-        ),
+    // Every session stopped by the CSMS once it metered something.
+    let stop16 =
+        (|id: &str| json!({ "transactionId": id.parse::<i64>().unwrap() })) as fn(&str) -> Value;
+    let stop201 = (|id: &str| json!({ "transactionId": id })) as fn(&str) -> Value;
+    for (id, connector, action, transaction) in [
+        ("RS-16", 1, "RemoteStopTransaction", stop16),
+        ("RS-16", 2, "RemoteStopTransaction", stop16),
+        ("RS-201", 1, "RequestStopTransaction", stop201),
     ] {
-        let tx = running_transaction(&api, id).await;
+        let tx = running_transaction(&api, id, connector).await;
         let (status, body) = api
             .post(
                 &format!("/chargers/{id}/commands/{action}"),
@@ -403,12 +419,18 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
         );
     }
     let [t16, t201] = tasks;
-    for report in [finish(t16).await, finish(t201).await] {
-        assert_eq!(report.sessions, 1);
+    for (report, sessions) in [(finish(t16).await, 2), (finish(t201).await, 1)] {
+        assert_eq!(report.sessions, sessions, "{report}");
         assert_sessions_stored(&api, &report).await;
     }
-    // The 1.6 transaction id came from the database's sequence.
-    assert_eq!(transactions(&api, "RS-16").await[0]["id"], "1");
+    // The 1.6 transaction ids came from the database's sequence.
+    let mut ids: Vec<Value> = transactions(&api, "RS-16")
+        .await
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    ids.sort_by_key(Value::to_string);
+    assert_eq!(ids, [json!("1"), json!("2")]);
     // Gone now: a command finds the charger offline.
     let (status, _) = api
         .post("/chargers/RS-16/commands/Reset", json!({"type": "Soft"}))
@@ -418,14 +440,17 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
     running.shutdown().await;
 }
 
-/// The id of `charger`'s running transaction, once it metered energy.
-async fn running_transaction(api: &Api, charger: &str) -> String {
+/// The id of `charger`'s running transaction on `evse`, once it metered
+/// energy.
+async fn running_transaction(api: &Api, charger: &str, evse: u32) -> String {
     let deadline = tokio::time::Instant::now() + LIMIT;
     loop {
         let sessions = transactions(api, charger).await;
-        let running = sessions
-            .iter()
-            .find(|t| t["ended_at"].is_null() && t["energy_wh"].as_f64().unwrap_or(0.0) > 0.0);
+        let running = sessions.iter().find(|t| {
+            t["evse"] == evse
+                && t["ended_at"].is_null()
+                && t["energy_wh"].as_f64().unwrap_or(0.0) > 0.0
+        });
         if let Some(tx) = running {
             return tx["id"].as_str().unwrap().to_owned();
         }
@@ -564,7 +589,7 @@ async fn handshake(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_and_unknown_chargers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(&dir.path().join("csms.sqlite"), false).await;
+    let running = start(&dir.path().join("csms.sqlite")).await;
     let api = Api::new(&running);
     let (status, _) = api
         .put("/chargers/CP-1", json!({"password": "right"}))
@@ -600,7 +625,15 @@ async fn wrong_passwords_and_unknown_chargers_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charger_that_vanishes_is_marked_offline_within_the_ping_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(&dir.path().join("csms.sqlite"), true).await;
+    let mut options = options(&dir.path().join("csms.sqlite"));
+    options.open = true;
+    // Short, so that a vanished charger is noticed quickly (only here: on
+    // a busy machine a late pong would drop the other tests' chargers).
+    options.keepalive = Keepalive {
+        ping_interval: Some(Duration::from_millis(200)),
+        pong_timeout: Duration::from_millis(400),
+    };
+    let running = csms::start(options).await.expect("the CSMS starts");
     let api = Api::new(&running);
     // Open mode: an unknown charger is registered as it connects.
     let mut ws = handshake(&running, "GONE", None).await.expect("accepted");
@@ -655,13 +688,12 @@ fn write_pki(dir: &Path, client_cn: &str) {
 }
 
 async fn start_tls(db: &Path, pki: &Path, client_ca: bool) -> Running {
-    let mut options = Options::new(loopback(), loopback(), db);
+    let mut options = options(db);
     options.tls = Some(csms::TlsFiles {
         cert: pki.join("server.pem"),
         key: pki.join("server.key"),
         client_ca: client_ca.then(|| pki.join("ca.pem")),
     });
-    options.command_timeout = Duration::from_secs(5);
     csms::start(options)
         .await
         .expect("the CSMS starts with TLS")
