@@ -1,6 +1,8 @@
 //! The `csms` example end to end on loopback: simulated chargers of every
-//! version against it, its HTTP API, its SQLite file across a restart,
-//! refused connections and a charger that vanishes. Every wait is bounded.
+//! version against it, its HTTP API and commands, its SQLite file across a
+//! restart (with a simulator that keeps its state), TLS (security profiles
+//! 2 and 3), refused connections and a charger that vanishes. Every wait is
+//! bounded.
 
 use std::net::SocketAddr;
 use std::path::Path;
