@@ -24,7 +24,7 @@ enum Phase {
 }
 
 /// One connector's session.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Charge {
     connector: u32,
     tag: String,
@@ -86,8 +86,8 @@ where
         while let Some(wake) = charges.iter().filter_map(Charge::wake).min() {
             match self.next(wake).await? {
                 None => {
-                    for k in 0..charges.len() {
-                        self.on_clock(&mut charges[k], n).await?;
+                    for charge in &mut charges {
+                        self.on_clock(charge, n).await?;
                     }
                 }
                 Some(Happened::StartCharging(connector)) => {
@@ -113,11 +113,8 @@ where
                         )
                     {
                         let by_csms = matches!(charge.phase, Phase::Charging { .. });
-                        let charge = charge.clone();
-                        self.unplug(&charge, by_csms, n).await?;
-                        if let Some(c) = charges.iter_mut().find(|c| c.connector == connector) {
-                            c.phase = Phase::Done;
-                        }
+                        self.unplug(charge, by_csms, n).await?;
+                        charge.phase = Phase::Done;
                     }
                 }
                 Some(_) => {}
