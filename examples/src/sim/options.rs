@@ -254,6 +254,38 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_tls_files_and_the_state_directory() {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(path("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+        let cl = CommandLine::parse(args(&format!(
+            "--url wss://h:1/CP --version 2.0.1 --ca {} --cert {} --key {} --state {} \
+             --connectors 3",
+            path("ca.pem"),
+            path("cert.pem"),
+            path("key.pem"),
+            path("state"),
+        )))
+        .unwrap();
+        let tls = cl.station.tls.as_ref().expect("a TLS configuration");
+        assert!(tls.client_auth_cert_resolver.has_certs());
+        assert_eq!(cl.station.state_dir, Some(dir.path().join("state")));
+        assert_eq!(cl.station.connectors, 3);
+        assert_eq!(cl.station.tag_at(3), "SIM-CP-3");
+    }
+
+    #[test]
     fn refuses_bad_command_lines() {
         assert!(CommandLine::parse(args("--version 1.6")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1/CP --version 3")).is_err());
