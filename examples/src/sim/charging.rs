@@ -62,7 +62,9 @@ where
         let mut charges = Vec::new();
         for connector in 1..=self.options.connectors {
             let tag = self.options.tag_at(connector);
-            let base = self.entry(connector, &tag).energy_wh;
+            // The report lists the connectors in order.
+            self.entry(connector, &tag);
+            let base = self.with(move |m, _| m.register(connector)).await?;
             let start_tag = tag.clone();
             self.with(move |m, now| {
                 m.meter(now, connector, base, 0);

@@ -88,7 +88,7 @@ pub struct ConnectorReport {
     pub tag: String,
     /// Sessions completed on it.
     pub sessions: u32,
-    /// Energy it delivered, Wh; its meter register reads this.
+    /// Energy it delivered, Wh.
     pub energy_wh: i64,
 }
 
