@@ -3,13 +3,20 @@
 //! [`ocpp_rpc::tokio::run_client`].
 //!
 //! [`run_station`] boots a station, then either charges `sessions` times
-//! (plug in, present a tag, meter rising energy, stop, unplug), charges
-//! sessions the CSMS starts remotely, or waits for CSMS commands until
-//! told to stop. The state machines answer the
-//! CSMS themselves; the simulator plays the hardware: it switches the
+//! on every connector at once (plug in, present a tag, meter rising
+//! energy, stop, unplug), charges sessions the CSMS starts remotely, or
+//! waits for CSMS commands until told to stop. The state machines answer
+//! the CSMS themselves; the simulator plays the hardware: it switches the
 //! simulated power on [`StartCharging`](ocpp_rpc::charge_point::v16::Event::StartCharging)
 //! and off on `StopCharging`, unlocks at once, answers DataTransfer with
-//! `UnknownVendorId`, keeps the latest snapshot and reboots from it.
+//! `UnknownVendorId`, keeps the latest snapshot (in a file too, with a
+//! [state directory](StationOptions::state_dir)) and reboots from it.
+//!
+//! - `charging`: one round of sessions on every connector;
+//! - `station`: the two machine families behind one trait;
+//! - `state`: the snapshot file;
+//! - `tls`: the client side of `wss://`;
+//! - `logged`, `options`: frame counting, the command line.
 
 mod charging;
 mod logged;
