@@ -1,6 +1,8 @@
 //! The `csms` example end to end on loopback: simulated chargers of every
-//! version against it, its HTTP API, its SQLite file across a restart,
-//! refused connections and a charger that vanishes. Every wait is bounded.
+//! version against it, its HTTP API and commands, its SQLite file across a
+//! restart (with a simulator that keeps its state), TLS (security profiles
+//! 2 and 3), refused connections and a charger that vanishes. Every wait is
+//! bounded.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -24,16 +26,14 @@ fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-async fn start(db: &Path, open: bool) -> Running {
+fn options(db: &Path) -> Options {
     let mut options = Options::new(loopback(), loopback(), db);
-    options.open = open;
-    // Short, so that a vanished charger is noticed quickly.
-    options.keepalive = Keepalive {
-        ping_interval: Some(Duration::from_millis(200)),
-        pong_timeout: Duration::from_millis(400),
-    };
     options.command_timeout = Duration::from_secs(5);
-    csms::start(options).await.expect("the CSMS starts")
+    options
+}
+
+async fn start(db: &Path) -> Running {
+    csms::start(options(db)).await.expect("the CSMS starts")
 }
 
 /// The API client of one CSMS.
@@ -149,32 +149,47 @@ async fn transactions(api: &Api, charger: &str) -> Vec<Value> {
     body["sessions"].as_array().cloned().unwrap_or_default()
 }
 
-/// One ended transaction per report, with the energy the station metered.
+/// One ended transaction per connector of a report of one session each,
+/// with the energy the station metered there.
 async fn assert_sessions_stored(api: &Api, report: &StationReport) {
     let sessions = transactions(api, &report.id).await;
-    assert_eq!(sessions.len(), 1, "{}: {sessions:?}", report.id);
-    let tx = &sessions[0];
-    assert!(tx["ended_at"].is_string(), "{tx}");
     assert_eq!(
-        tx["energy_wh"].as_f64(),
-        Some(report.energy_wh as f64),
-        "{}: {tx}",
+        sessions.len(),
+        report.connectors.len(),
+        "{}: {sessions:?}",
         report.id
     );
-    assert!(tx["samples"].as_i64().unwrap_or(0) > 0, "{tx}");
+    for entry in &report.connectors {
+        assert_eq!(entry.sessions, 1, "{report}");
+        let tx = sessions
+            .iter()
+            .find(|t| t["evse"] == entry.connector)
+            .unwrap_or_else(|| panic!("{report}: {sessions:?}"));
+        assert!(tx["ended_at"].is_string(), "{tx}");
+        assert_eq!(
+            tx["energy_wh"].as_f64(),
+            Some(entry.energy_wh as f64),
+            "{}: {tx}",
+            report.id
+        );
+        assert!(tx["samples"].as_i64().unwrap_or(0) > 0, "{tx}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("csms.sqlite");
-    let running = start(&db, false).await;
+    let running = start(&db).await;
     let api = Api::new(&running);
-    let stations = [
+    let mut stations = [
         station(&running, "CP-16", Version::V16, "secret-16"),
         station(&running, "CP-201", Version::V201, "secret-201"),
         station(&running, "CP-21", Version::V21, "secret-21"),
     ];
+    // The 2.0.1 station keeps its state on disk.
+    let state = dir.path().join("sim");
+    stations[1].state_dir = Some(state.clone());
     for (s, password) in stations
         .iter()
         .zip(["secret-16", "secret-201", "secret-21"])
@@ -209,7 +224,7 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     running.shutdown().await;
 
     // The same file, a new process: everything is still there.
-    let running = start(&db, false).await;
+    let running = start(&db).await;
     let api = Api::new(&running);
     let (_, again) = api.get("/transactions").await;
     assert_eq!(again, all);
@@ -228,26 +243,60 @@ async fn every_version_charges_into_sqlite_and_a_restart_keeps_it() {
     }
     // A charger registered before the restart still gets in, and its 1.6
     // transaction id continues the stored sequence.
+    // The 2.0.1 station, a new simulator too, continues from its state
+    // file: its next transaction id is a new one.
+    assert!(state.join("CP-201.json").is_file());
     let again = station(&running, "CP-16", Version::V16, "secret-16");
-    let report = finish(tokio::spawn(run_station(again))).await;
-    let sessions = transactions(&api, "CP-16").await;
-    assert_eq!(sessions.len(), 2, "{report}: {sessions:?}");
-    let ids: Vec<&str> = sessions.iter().filter_map(|t| t["id"].as_str()).collect();
-    assert!(ids.contains(&"1") && ids.contains(&"2"), "{ids:?}");
+    let mut again_201 = station(&running, "CP-201", Version::V201, "secret-201");
+    again_201.state_dir = Some(state);
+    let tasks = [
+        tokio::spawn(run_station(again)),
+        tokio::spawn(run_station(again_201)),
+    ];
+    for (task, [first, second]) in tasks.into_iter().zip([["1", "2"], ["tx-1", "tx-2"]]) {
+        let report = finish(task).await;
+        let sessions = transactions(&api, &report.id).await;
+        assert_eq!(sessions.len(), 2, "{report}: {sessions:?}");
+        let ids: Vec<&str> = sessions.iter().filter_map(|t| t["id"].as_str()).collect();
+        assert!(ids.contains(&first) && ids.contains(&second), "{ids:?}");
+        if report.id == "CP-201" {
+            // Its meter continues from where the first session left it.
+            let meter = |id: &str, field: &str| {
+                let tx = sessions.iter().find(|t| t["id"] == id).unwrap();
+                tx[field].as_f64().unwrap_or_else(|| panic!("{tx}"))
+            };
+            assert_eq!(
+                meter(second, "meter_start_wh"),
+                meter(first, "meter_stop_wh"),
+                "{sessions:?}"
+            );
+        }
+    }
     running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_remote_start_through_the_api_produces_a_transaction() {
+async fn remote_start_stop_reset_and_availability_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(&dir.path().join("csms.sqlite"), false).await;
+    let running = start(&dir.path().join("csms.sqlite")).await;
     let api = Api::new(&running);
     let mut v16 = station(&running, "RS-16", Version::V16, "pw");
     let mut v201 = station(&running, "RS-201", Version::V201, "pw");
     for s in [&mut v16, &mut v201] {
         s.scenario = Scenario::Remote;
+        // Long: the CSMS stops the session.
+        s.session_time = LIMIT;
         api.register(s, "pw").await;
     }
+    // The 1.6 station has a second connector, started remotely as well.
+    v16.connectors = 2;
+    let (status, _) = api
+        .put(
+            &format!("/id-tokens/{}", v16.tag_at(2)),
+            json!({ "status": "Accepted" }),
+        )
+        .await;
+    assert_eq!(status, 201);
     let tasks = [
         tokio::spawn(run_station(v16.clone())),
         tokio::spawn(run_station(v201.clone())),
@@ -256,17 +305,19 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
         api.wait_for_charger(&s.id, "booted", |c| c["registration"] == "Accepted")
             .await;
     }
-    let (status, body) = api
-        .post(
-            "/chargers/RS-16/commands/RemoteStartTransaction",
-            json!({ "idTag": v16.tag(), "connectorId": 1 }),
-        )
-        .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
+    for connector in [1, 2] {
+        let (status, body) = api
+            .post(
+                "/chargers/RS-16/commands/RemoteStartTransaction",
+                json!({ "idTag": v16.tag_at(connector), "connectorId": connector }),
+            )
+            .await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{body}"
+        );
+    }
     let (status, body) = api
         .post(
             "/chargers/RS-201/commands/RequestStartTransaction",
@@ -359,19 +410,166 @@ async fn a_remote_start_through_the_api_produces_a_transaction() {
         (200, &json!("Accepted")),
         "{body}"
     );
+    // Every session stopped by the CSMS once it metered something.
+    let stop16 =
+        (|id: &str| json!({ "transactionId": id.parse::<i64>().unwrap() })) as fn(&str) -> Value;
+    let stop201 = (|id: &str| json!({ "transactionId": id })) as fn(&str) -> Value;
+    for (id, connector, action, transaction) in [
+        ("RS-16", 1, "RemoteStopTransaction", stop16),
+        ("RS-16", 2, "RemoteStopTransaction", stop16),
+        ("RS-201", 1, "RequestStopTransaction", stop201),
+    ] {
+        let tx = running_transaction(&api, id, connector).await;
+        let (status, body) = api
+            .post(
+                &format!("/chargers/{id}/commands/{action}"),
+                transaction(&tx),
+            )
+            .await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{id}: {body}"
+        );
+    }
     let [t16, t201] = tasks;
-    for report in [finish(t16).await, finish(t201).await] {
-        assert_eq!(report.sessions, 1);
+    for (report, sessions) in [(finish(t16).await, 2), (finish(t201).await, 1)] {
+        assert_eq!(report.sessions, sessions, "{report}");
         assert_sessions_stored(&api, &report).await;
     }
-    // The 1.6 transaction id came from the database's sequence.
-    assert_eq!(transactions(&api, "RS-16").await[0]["id"], "1");
+    // The 1.6 transaction ids came from the database's sequence.
+    let mut ids: Vec<Value> = transactions(&api, "RS-16")
+        .await
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    ids.sort_by_key(Value::to_string);
+    assert_eq!(ids, [json!("1"), json!("2")]);
     // Gone now: a command finds the charger offline.
     let (status, _) = api
         .post("/chargers/RS-16/commands/Reset", json!({"type": "Soft"}))
         .await;
     assert_eq!(status, 409);
+    reset_and_change_availability(&running, &api).await;
     running.shutdown().await;
+}
+
+/// The id of `charger`'s running transaction on `evse`, once it metered
+/// energy.
+async fn running_transaction(api: &Api, charger: &str, evse: u32) -> String {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let sessions = transactions(api, charger).await;
+        let running = sessions.iter().find(|t| {
+            t["evse"] == evse
+                && t["ended_at"].is_null()
+                && t["energy_wh"].as_f64().unwrap_or(0.0) > 0.0
+        });
+        if let Some(tx) = running {
+            return tx["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{charger}: no running transaction in time: {sessions:?}"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Connector 1 (EVSE 1) of `charger` as the API shows it.
+async fn connector(api: &Api, charger: &str) -> Value {
+    let (_, body) = api.get(&format!("/chargers/{charger}")).await;
+    let connectors = body["connectors"].as_array().cloned().unwrap_or_default();
+    connectors
+        .into_iter()
+        .find(|c| c["evse"] == 1)
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until connector 1 of `charger` satisfies `check`.
+async fn wait_for_connector(api: &Api, charger: &str, what: &str, check: impl Fn(&Value) -> bool) {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let c = connector(api, charger).await;
+        if check(&c) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{charger}: connector not {what} in time: {c}"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reset and ChangeAvailability through the API on idle 1.6 and 2.0.1
+/// stations: each reboots (and boots again), then its connector goes
+/// unavailable and back.
+async fn reset_and_change_availability(running: &Running, api: &Api) {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut stations = Vec::new();
+    let cases = [
+        (
+            "IDLE-16",
+            Version::V16,
+            json!({"type": "Soft"}),
+            (|status: &str| json!({"connectorId": 1, "type": status})) as fn(&str) -> Value,
+        ),
+        (
+            "IDLE-201",
+            Version::V201,
+            json!({"type": "Immediate"}),
+            |status: &str| json!({"evse": {"id": 1}, "operationalStatus": status}),
+        ),
+    ];
+    for (id, version, _, _) in &cases {
+        let mut s = station(running, id, *version, "pw");
+        s.scenario = Scenario::Idle;
+        s.stop = Some(stop.clone());
+        api.register(&s, "pw").await;
+        stations.push(tokio::spawn(run_station(s)));
+    }
+    for (id, _, reset, availability) in &cases {
+        wait_for_connector(api, id, "available", |c| c["status"] == "Available").await;
+        let (_, body) = api.get(&format!("/chargers/{id}")).await;
+        let boots = body["charger"]["boots"].as_i64().unwrap();
+        let (status, body) = api
+            .post(&format!("/chargers/{id}/commands/Reset"), reset.clone())
+            .await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{id}: {body}"
+        );
+        api.wait_for_charger(id, "booted again", |c| {
+            c["boots"].as_i64() > Some(boots) && c["registration"] == "Accepted"
+        })
+        .await;
+        for (operational, shown) in [("Inoperative", "Unavailable"), ("Operative", "Available")] {
+            let (status, body) = api
+                .post(
+                    &format!("/chargers/{id}/commands/ChangeAvailability"),
+                    availability(operational),
+                )
+                .await;
+            assert_eq!(
+                (status, &body["response"]["status"]),
+                (200, &json!("Accepted")),
+                "{id}: {body}"
+            );
+            wait_for_connector(api, id, shown, |c| c["status"] == shown).await;
+        }
+    }
+    let _ = stop_tx.send(true);
+    for task in stations {
+        let report = timeout(LIMIT, task)
+            .await
+            .expect("the station stops in time")
+            .expect("the station's task")
+            .expect("the station succeeds");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.reboots, 1, "{report}");
+    }
 }
 
 /// A WebSocket handshake as a 1.6 charger, with an optional password; the
@@ -405,7 +603,7 @@ async fn handshake(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_and_unknown_chargers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(&dir.path().join("csms.sqlite"), false).await;
+    let running = start(&dir.path().join("csms.sqlite")).await;
     let api = Api::new(&running);
     let (status, _) = api
         .put("/chargers/CP-1", json!({"password": "right"}))
@@ -425,6 +623,15 @@ async fn wrong_passwords_and_unknown_chargers_are_refused() {
     // Only known chargers were stored.
     let (_, list) = api.get("/chargers").await;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    // What axum refuses before the handlers is a JSON error too.
+    let (status, body) = api.get("/chargers/%FF").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    let (status, body) = api
+        .send(api.http.delete(format!("{}/chargers", api.base)))
+        .await;
+    assert_eq!(status, 405, "{body}");
+    assert!(body["error"].is_string(), "{body}");
     drop(ws);
     running.shutdown().await;
 }
@@ -432,7 +639,15 @@ async fn wrong_passwords_and_unknown_chargers_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charger_that_vanishes_is_marked_offline_within_the_ping_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(&dir.path().join("csms.sqlite"), true).await;
+    let mut options = options(&dir.path().join("csms.sqlite"));
+    options.open = true;
+    // Short, so that a vanished charger is noticed quickly (only here: on
+    // a busy machine a late pong would drop the other tests' chargers).
+    options.keepalive = Keepalive {
+        ping_interval: Some(Duration::from_millis(200)),
+        pong_timeout: Duration::from_millis(400),
+    };
+    let running = csms::start(options).await.expect("the CSMS starts");
     let api = Api::new(&running);
     // Open mode: an unknown charger is registered as it connects.
     let mut ws = handshake(&running, "GONE", None).await.expect("accepted");
@@ -453,5 +668,113 @@ async fn a_charger_that_vanishes_is_marked_offline_within_the_ping_timeout() {
         went.elapsed()
     );
     drop(ws);
+    running.shutdown().await;
+}
+
+/// PEM files of a test CA, a server certificate for 127.0.0.1 and
+/// localhost, and a client certificate for `client_cn`, in `dir`.
+fn write_pki(dir: &Path, client_cn: &str) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "Test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client
+        .distinguished_name
+        .push(DnType::CommonName, client_cn);
+    let client = client.signed_by(&client_key, &ca).unwrap();
+    for (name, pem) in [
+        ("ca.pem", ca.pem()),
+        ("server.pem", server.pem()),
+        ("server.key", server_key.serialize_pem()),
+        ("client.pem", client.pem()),
+        ("client.key", client_key.serialize_pem()),
+    ] {
+        std::fs::write(dir.join(name), pem).unwrap();
+    }
+}
+
+async fn start_tls(db: &Path, pki: &Path, client_ca: bool) -> Running {
+    let mut options = options(db);
+    options.tls = Some(csms::TlsFiles {
+        cert: pki.join("server.pem"),
+        key: pki.join("server.key"),
+        client_ca: client_ca.then(|| pki.join("ca.pem")),
+    });
+    csms::start(options)
+        .await
+        .expect("the CSMS starts with TLS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_with_a_server_certificate_then_with_client_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pki(dir.path(), "TLS-3");
+    let db = dir.path().join("csms.sqlite");
+    let ca = dir.path().join("ca.pem");
+
+    // Profile 2: TLS with the server's certificate, HTTP Basic password.
+    let running = start_tls(&db, dir.path(), false).await;
+    let api = Api::new(&running);
+    let mut two = station(&running, "TLS-2", Version::V201, "pw-2");
+    two.url = format!("wss://{}/ocpp", running.ocpp_addr);
+    two.tls = Some(ocpp_examples::sim::client_tls(&ca, None).unwrap());
+    api.register(&two, "pw-2").await;
+    let report = finish(tokio::spawn(run_station(two))).await;
+    assert_sessions_stored(&api, &report).await;
+    // A plain WebSocket finds no OCPP server on the TLS port.
+    let tcp = tokio::net::TcpStream::connect(running.ocpp_addr)
+        .await
+        .unwrap();
+    let request = format!("ws://{}/ocpp/TLS-2", running.ocpp_addr)
+        .into_client_request()
+        .unwrap();
+    let plain = timeout(LIMIT, tokio_tungstenite::client_async(request, tcp))
+        .await
+        .expect("the plain handshake ends in time");
+    assert!(plain.is_err());
+    running.shutdown().await;
+
+    // Profile 3: the client certificate is checked against the CA; the
+    // charger is registered without a password.
+    let running = start_tls(&db, dir.path(), true).await;
+    let api = Api::new(&running);
+    let (status, _) = api.put("/chargers/TLS-3", json!({})).await;
+    assert_eq!(status, 201);
+    let mut three = station(&running, "TLS-3", Version::V16, "");
+    three.password = None;
+    three.url = format!("wss://{}/ocpp", running.ocpp_addr);
+    let identity = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    three.tls = Some(
+        ocpp_examples::sim::client_tls(&ca, Some((identity.0.as_path(), identity.1.as_path())))
+            .unwrap(),
+    );
+    let (status, _) = api
+        .put(
+            &format!("/id-tokens/{}", three.tag()),
+            json!({ "status": "Accepted" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let report = finish(tokio::spawn(run_station(three.clone()))).await;
+    assert_sessions_stored(&api, &report).await;
+    // Without a client certificate the TLS handshake is refused.
+    let mut config = ocpp_rpc::tokio::ClientConfig::new(three.url.clone(), "TLS-3");
+    config.tls = Some(ocpp_examples::sim::client_tls(&ca, None).unwrap());
+    config.reconnect = None;
+    config.connect_timeout = Duration::from_secs(5);
+    let refused = ocpp_rpc::tokio::connect(
+        &config,
+        ocpp_rpc::tokio::Router::<ocpp_types::v16::V16>::new(),
+    )
+    .await;
+    assert!(refused.is_err(), "a charger without a certificate got in");
     running.shutdown().await;
 }

@@ -1,5 +1,6 @@
-//! The `charge-point` binary end to end: two 2.0.1 stations against the
-//! test CSMS, one short session each; it exits 0 and prints a summary.
+//! The `charge-point` binary end to end: two 2.0.1 stations of two
+//! connectors against the test CSMS, one short session on each connector
+//! at once; it exits 0 and prints a summary.
 //! A bad command line exits non-zero with the usage.
 
 mod simulator_csms;
@@ -51,24 +52,35 @@ async fn two_stations_charge_and_the_binary_exits_zero() {
         "2",
         "--session-secs",
         "2",
+        "--connectors",
+        "2",
     ])
     .await;
     assert!(ok, "{out}");
     for id in ["SIM-BIN", "SIM-BIN-2"] {
         assert!(out.contains(&format!("{id}: booted")), "{out}");
-        assert!(out.contains(&format!("{id}: started tx 1")), "{out}");
-        assert!(out.contains(&format!("{id}: 1 session(s)")), "{out}");
+        for connector in [1, 2] {
+            assert!(
+                out.contains(&format!("{id}: connector {connector}: started tx 1")),
+                "{out}"
+            );
+        }
+        assert!(out.contains(&format!("{id}: 2 session(s)")), "{out}");
+        assert!(
+            out.contains(&format!("{id}:   connector 2 (SIM-{id}-2)")),
+            "{out}"
+        );
     }
     assert!(out.contains("--- summary ---"), "{out}");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
         count(&seen, "SIM-BIN TransactionEvent Ended"),
-        1,
+        2,
         "{seen:?}"
     );
     assert_eq!(
         count(&seen, "SIM-BIN-2 TransactionEvent Ended"),
-        1,
+        2,
         "{seen:?}"
     );
 }

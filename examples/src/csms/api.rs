@@ -4,16 +4,18 @@
 //! `POST /api/chargers/{id}/commands/{action}` sending any CSMS-initiated
 //! message of the charger's version.
 //!
-//! Errors are `{"error": "..."}` with 400 (invalid payload, unknown action,
-//! wrong direction), 404 (unknown charger or token), 409 (charger offline,
+//! Errors are `{"error": "..."}` with 400 (invalid payload or path, unknown
+//! action, wrong direction), 404 (unknown charger, token or route), 405
+//! (wrong method), 409 (charger offline,
 //! or the command not allowed now), 502 (CALLERROR, with its code,
 //! description and details; a broken answer), 503 (too many commands
 //! waiting), 504 (no answer in time).
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -46,6 +48,35 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// Path parameters; a rejection (say, invalid percent-encoding) is answered
+/// as a JSON error, not axum's text.
+struct Param<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Param<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Param(value)),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// The raw body; a rejection (too large, unreadable) as a JSON error.
+struct Body(axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
 /// A JSON body, refused with a JSON error (axum's `Json` answers in text).
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
@@ -69,6 +100,9 @@ pub fn router(service: Arc<Service>) -> Router {
             put(put_id_token).get(id_token).delete(delete_id_token),
         )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+        })
         .with_state(service)
 }
 
@@ -80,7 +114,7 @@ async fn chargers(State(service): Shared) -> ApiResult {
     ok(rows)
 }
 
-async fn charger(State(service): Shared, Path(id): Path<String>) -> ApiResult {
+async fn charger(State(service): Shared, Param(id): Param<String>) -> ApiResult {
     let found = service
         .db("charger", move |s| {
             let Some(charger) = s.charger(&id)? else {
@@ -112,8 +146,8 @@ struct Registration {
 
 async fn register(
     State(service): Shared,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
+    Param(id): Param<String>,
+    Body(bytes): Body,
 ) -> ApiResult {
     let body: Registration = body(&bytes)?;
     if id.is_empty() || id.len() > 48 {
@@ -155,8 +189,8 @@ async fn register(
 
 async fn command(
     State(service): Shared,
-    Path((id, action)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    Param((id, action)): Param<(String, String)>,
+    Body(body): Body,
 ) -> ApiResult {
     let payload = if body.is_empty() {
         "{}".to_owned()
@@ -221,7 +255,7 @@ async fn id_tokens(State(service): Shared) -> ApiResult {
     ok(rows)
 }
 
-async fn id_token(State(service): Shared, Path(token): Path<String>) -> ApiResult {
+async fn id_token(State(service): Shared, Param(token): Param<String>) -> ApiResult {
     let row = service
         .db("id token", move |s| s.id_token(&token))
         .await
@@ -245,8 +279,8 @@ struct TokenBody {
 
 async fn put_id_token(
     State(service): Shared,
-    Path(token): Path<String>,
-    bytes: axum::body::Bytes,
+    Param(token): Param<String>,
+    Body(bytes): Body,
 ) -> ApiResult {
     let body: TokenBody = body(&bytes)?;
     if token.is_empty() || token.len() > 36 {
@@ -288,7 +322,7 @@ async fn put_id_token(
     Ok((status, Json(row)).into_response())
 }
 
-async fn delete_id_token(State(service): Shared, Path(token): Path<String>) -> ApiResult {
+async fn delete_id_token(State(service): Shared, Param(token): Param<String>) -> ApiResult {
     let deleted = service
         .db("delete id token", move |s| s.delete_id_token(&token))
         .await

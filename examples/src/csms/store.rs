@@ -12,7 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// The migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE chargers (
     id TEXT PRIMARY KEY,
     password_hash TEXT,
@@ -80,7 +81,11 @@ CREATE TABLE transaction_ids (
     next INTEGER NOT NULL
 );
 INSERT INTO transaction_ids VALUES (1, 1);
-"];
+",
+    r"
+ALTER TABLE chargers ADD COLUMN boots INTEGER NOT NULL DEFAULT 0;
+",
+];
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +118,8 @@ pub struct ChargerRow {
     pub frames: i64,
     /// Messages it sent that were refused or broke the schema.
     pub errors: i64,
+    /// BootNotifications it sent.
+    pub boots: i64,
 }
 
 /// One connector's last state.
@@ -355,7 +362,8 @@ impl Store {
         registration: &str,
     ) -> StoreResult<()> {
         self.lock().execute(
-            "UPDATE chargers SET vendor = ?2, model = ?3, registration = ?4 WHERE id = ?1",
+            "UPDATE chargers SET vendor = ?2, model = ?3, registration = ?4, boots = boots + 1 \
+             WHERE id = ?1",
             params![id, vendor, model, registration],
         )?;
         Ok(())
@@ -372,7 +380,7 @@ impl Store {
 
     const CHARGER_COLUMNS: &str = "id, password_hash IS NOT NULL, version, vendor, model, \
         registration, online, last_contact, \
-        (SELECT count(*) FROM audit WHERE audit.charger_id = chargers.id), errors";
+        (SELECT count(*) FROM audit WHERE audit.charger_id = chargers.id), errors, boots";
 
     fn charger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChargerRow> {
         Ok(ChargerRow {
@@ -386,6 +394,7 @@ impl Store {
             last_contact: r.get(7)?,
             frames: r.get(8)?,
             errors: r.get(9)?,
+            boots: r.get(10)?,
         })
     }
 

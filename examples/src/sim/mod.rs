@@ -3,17 +3,27 @@
 //! [`ocpp_rpc::tokio::run_client`].
 //!
 //! [`run_station`] boots a station, then either charges `sessions` times
-//! (plug in, present a tag, meter rising energy, stop, unplug), charges
-//! sessions the CSMS starts remotely, or waits for CSMS commands until
-//! told to stop. The state machines answer the
-//! CSMS themselves; the simulator plays the hardware: it switches the
+//! on every connector at once (plug in, present a tag, meter rising
+//! energy, stop, unplug), charges sessions the CSMS starts remotely, or
+//! waits for CSMS commands until told to stop. The state machines answer
+//! the CSMS themselves; the simulator plays the hardware: it switches the
 //! simulated power on [`StartCharging`](ocpp_rpc::charge_point::v16::Event::StartCharging)
 //! and off on `StopCharging`, unlocks at once, answers DataTransfer with
-//! `UnknownVendorId`, keeps the latest snapshot and reboots from it.
+//! `UnknownVendorId`, keeps the latest snapshot (in a file too, with a
+//! [state directory](StationOptions::state_dir)) and reboots from it.
+//!
+//! - `charging`: one round of sessions on every connector;
+//! - `station`: the two machine families behind one trait;
+//! - `state`: the snapshot file;
+//! - `tls`: the client side of `wss://`;
+//! - `logged`, `options`: frame counting, the command line.
 
+mod charging;
 mod logged;
 mod options;
+mod state;
 mod station;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,6 +37,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub use logged::{Frames, Logged};
 pub use options::{CommandLine, Scenario, StationOptions, USAGE, parse_version, split_url};
 pub use station::{Happened, Station};
+pub use tls::client_tls;
 
 /// What a station did, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +48,10 @@ pub struct StationReport {
     pub sessions: u32,
     /// Energy delivered over all sessions, Wh.
     pub energy_wh: i64,
+    /// The same per connector (one entry per connector that charged).
+    pub connectors: Vec<ConnectorReport>,
+    /// Reboots the CSMS asked for (Reset).
+    pub reboots: u32,
     /// Frames the station sent.
     pub frames_sent: u64,
     /// Frames the station received.
@@ -57,8 +72,31 @@ impl std::fmt::Display for StationReport {
             self.frames_sent,
             self.frames_received,
             self.errors.len()
-        )
+        )?;
+        if self.connectors.len() > 1 {
+            for c in &self.connectors {
+                write!(
+                    f,
+                    "\n{}:   connector {} ({}): {} session(s), {} Wh",
+                    self.id, c.connector, c.tag, c.sessions, c.energy_wh
+                )?;
+            }
+        }
+        Ok(())
     }
+}
+
+/// What one connector of a station did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectorReport {
+    /// The connector (the EVSE in 2.x).
+    pub connector: u32,
+    /// The tag it charged with.
+    pub tag: String,
+    /// Sessions completed on it.
+    pub sessions: u32,
+    /// Energy it delivered, Wh.
+    pub energy_wh: i64,
 }
 
 /// Why a station failed.
@@ -87,6 +125,14 @@ pub enum SimError {
         /// The step.
         step: &'static str,
     },
+    /// The state file could not be read or written.
+    #[error("{id}: state file: {reason}")]
+    State {
+        /// The station.
+        id: String,
+        /// What failed.
+        reason: String,
+    },
     /// The machine's task ended unexpectedly.
     #[error("{id}: the station's task stopped")]
     Stopped {
@@ -110,19 +156,35 @@ where
 {
     let frames = Arc::new(Frames::default());
     let now = Instant::now();
-    let machine = Logged {
-        inner: S::build(
+    let file = options
+        .state_dir
+        .as_ref()
+        .map(|dir| dir.join(format!("{}.json", options.id)));
+    let snapshot = match &file {
+        Some(file) => state::load::<S::Snapshot>(file).map_err(|reason| SimError::State {
+            id: options.id.clone(),
+            reason,
+        })?,
+        None => None,
+    };
+    let inner = match snapshot.clone() {
+        Some(snapshot) => S::restored(snapshot, options.version, options.connectors, now),
+        None => S::build(
             options.version,
             options.connectors,
             options.sample_secs,
             now,
         ),
+    };
+    let machine = Logged {
+        inner,
         id: options.id.clone(),
         verbose: options.verbose,
         frames: Arc::clone(&frames),
     };
     let mut config = ClientConfig::new(options.url.clone(), options.id.clone());
     config.password = options.password.clone().map(String::into_bytes);
+    config.tls = options.tls.clone();
     config.reconnect = Some(BackOff {
         wait_minimum: Duration::from_secs(1),
         random_range: Duration::from_millis(500),
@@ -130,7 +192,8 @@ where
     });
     let (handle, events) = run_client(config, options.version, machine);
     let mut sim = Sim {
-        snapshot: None,
+        snapshot,
+        file,
         report: StationReport {
             id: options.id.clone(),
             ..StationReport::default()
@@ -139,7 +202,12 @@ where
         handle,
         events,
     };
-    let outcome = sim.scenario().await;
+    let mut outcome = sim.scenario().await;
+    // What the last steps changed (without an event) is kept too.
+    if let Ok(snapshot) = sim.with(|m, _| m.save()).await {
+        let kept = sim.keep(snapshot);
+        outcome = outcome.and(kept);
+    }
     sim.handle.stop().await;
     let mut report = sim.report;
     report.frames_sent = frames.sent.load(Ordering::Relaxed);
@@ -156,6 +224,8 @@ where
     events: UnboundedReceiver<S::Event>,
     /// The latest durable state, as a real charger would keep on disk.
     snapshot: Option<S::Snapshot>,
+    /// Where the snapshot is written, if anywhere.
+    file: Option<std::path::PathBuf>,
     report: StationReport,
 }
 
@@ -184,6 +254,18 @@ where
             .map_err(|_| SimError::Stopped { id: self.id() })
     }
 
+    /// Keeps `snapshot` in memory and, with a state directory, on disk.
+    fn keep(&mut self, snapshot: S::Snapshot) -> Result<(), SimError> {
+        if let Some(file) = &self.file {
+            state::store(file, &snapshot).map_err(|reason| SimError::State {
+                id: self.id(),
+                reason,
+            })?;
+        }
+        self.snapshot = Some(snapshot);
+        Ok(())
+    }
+
     /// The next event that needs the scenario, serving the others;
     /// `None` once `deadline` passed.
     async fn next(&mut self, deadline: Instant) -> Result<Option<Happened>, SimError> {
@@ -196,7 +278,8 @@ where
             };
             match self.with(move |m, now| m.happened(now, event)).await? {
                 Happened::StateChanged => {
-                    self.snapshot = Some(self.with(|m, _| m.save()).await?);
+                    let snapshot = self.with(|m, _| m.save()).await?;
+                    self.keep(snapshot)?;
                 }
                 Happened::Reboot => self.reboot().await?,
                 Happened::Problem(text) => {
@@ -238,8 +321,10 @@ where
     /// after a reset; on an open connection it boots again.
     async fn reboot(&mut self) -> Result<(), SimError> {
         println!("{}: rebooting", self.options.id);
-        let Some(snapshot) = self.snapshot.clone() else {
-            return Ok(());
+        self.report.reboots += 1;
+        let snapshot = match self.snapshot.clone() {
+            Some(snapshot) => snapshot,
+            None => self.with(|m, _| m.save()).await?,
         };
         let (version, connectors) = (self.options.version, self.options.connectors);
         let connected = self.handle.is_connected();
@@ -266,7 +351,7 @@ where
             Scenario::Session | Scenario::Remote => {
                 let remote = self.options.scenario == Scenario::Remote;
                 for n in 1..=self.options.sessions {
-                    self.session(n, remote).await?;
+                    self.sessions(n, remote).await?;
                 }
                 self.drain().await
             }
@@ -293,84 +378,6 @@ where
             self.next(Instant::now() + Duration::from_millis(50))
                 .await?;
         }
-    }
-
-    /// One session; `remote`: started by the CSMS rather than by the tag.
-    async fn session(&mut self, n: u32, remote: bool) -> Result<(), SimError> {
-        const CONNECTOR: u32 = 1;
-        let id = self.id();
-        let tag = self.options.tag();
-        let energy = self.report.energy_wh;
-        let start_tag = tag.clone();
-        self.with(move |m, now| {
-            m.meter(now, CONNECTOR, energy, 0);
-            m.plug(now, CONNECTOR);
-            if !remote {
-                m.present(now, CONNECTOR, &start_tag);
-            }
-        })
-        .await?;
-        if remote {
-            println!("{id}: plugged in, waiting for a remote start");
-        }
-        self.wait_for("the transaction to start", |h| {
-            *h == Happened::StartCharging(CONNECTOR)
-        })
-        .await?;
-        self.with(|m, now| m.flowing(now, CONNECTOR, true)).await?;
-        println!("{id}: started tx {n}");
-
-        let power = self.options.power_w;
-        let started = Instant::now();
-        let end = started + self.options.session_time;
-        let mut last = started;
-        let mut next_tick = started + self.options.tick;
-        let mut milli_wh: i64 = 0;
-        let mut stopped_by_csms = false;
-        while Instant::now() < end {
-            match self.next(next_tick.min(end)).await? {
-                None => {
-                    let now = Instant::now();
-                    let ms = i64::try_from(now.duration_since(last).as_millis()).unwrap_or(0);
-                    last = now;
-                    milli_wh += power * ms / 3600;
-                    let register = energy + milli_wh / 1000;
-                    self.with(move |m, now| m.meter(now, CONNECTOR, register, power))
-                        .await?;
-                    println!("{id}: energy {} Wh", milli_wh / 1000);
-                    next_tick += self.options.tick;
-                }
-                Some(Happened::StopCharging(CONNECTOR)) => {
-                    stopped_by_csms = true;
-                    break;
-                }
-                Some(_) => {}
-            }
-        }
-        let delivered = milli_wh / 1000;
-        self.report.energy_wh += delivered;
-        let register = energy + delivered;
-        self.with(move |m, now| {
-            m.meter(now, CONNECTOR, register, 0);
-            if !stopped_by_csms {
-                m.present(now, CONNECTOR, &tag);
-            }
-        })
-        .await?;
-        if !stopped_by_csms {
-            self.wait_for("the transaction to stop", |h| {
-                *h == Happened::StopCharging(CONNECTOR)
-            })
-            .await?;
-        }
-        self.with(|m, now| {
-            m.flowing(now, CONNECTOR, false);
-            m.unplug_cable(now, CONNECTOR);
-        })
-        .await?;
-        self.report.sessions += 1;
-        println!("{id}: stopped tx {n} after {delivered} Wh");
-        Ok(())
     }
 
     /// Waits until every transaction message reached the CSMS.

@@ -1,5 +1,7 @@
 //! What a simulated station does, and the command line that says it.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ocpp_types::Version;
@@ -32,7 +34,13 @@ pub struct StationOptions {
     pub version: Version,
     /// HTTP Basic password.
     pub password: Option<String>,
-    /// Connectors (EVSEs in 2.x); sessions run on the first.
+    /// TLS for a `wss://` URL (see [`client_tls`](super::client_tls)).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Where the station keeps its state between runs (`ID.json` in the
+    /// directory); none: it starts afresh every time.
+    pub state_dir: Option<PathBuf>,
+    /// Connectors (EVSEs in 2.x); the scripted sessions run on all at
+    /// once, each with its own [tag](Self::tag_at) and meter.
     pub connectors: u32,
     /// What to do once booted.
     pub scenario: Scenario,
@@ -63,6 +71,8 @@ impl StationOptions {
             id: id.into(),
             version,
             password: None,
+            tls: None,
+            state_dir: None,
             connectors: 1,
             scenario: Scenario::Session,
             sessions: 1,
@@ -76,9 +86,23 @@ impl StationOptions {
         }
     }
 
-    /// The id tag the station presents (≤20 characters).
+    /// The id tag the station presents at connector 1 (≤20 characters).
     pub fn tag(&self) -> String {
-        format!("SIM-{}", self.id).chars().take(20).collect()
+        self.tag_at(1)
+    }
+
+    /// The id tag presented at `connector`: [`tag`](Self::tag) on the
+    /// first, with `-N` on connector N > 1 (≤20 characters, the id cut
+    /// to fit).
+    pub fn tag_at(&self, connector: u32) -> String {
+        let suffix = if connector > 1 {
+            format!("-{connector}")
+        } else {
+            String::new()
+        };
+        let room = 20usize.saturating_sub(4 + suffix.len());
+        let id: String = self.id.chars().take(room).collect();
+        format!("SIM-{id}{suffix}")
     }
 }
 
@@ -115,7 +139,7 @@ pub struct CommandLine {
 
 /// The command line's usage text.
 pub const USAGE: &str = "usage: charge-point --url ws://host:port/path/ID --version 1.6|2.0.1|2.1 \
-[--password P] [--connectors N] [--count K] [--scenario session|idle|remote] [--sessions S] \
+[--password P] [--ca CA.pem [--cert CERT.pem --key KEY.pem]] [--state DIR] [--connectors N] [--count K] [--scenario session|idle|remote] [--sessions S] \
 [--session-secs T] [--power W] [--verbose]";
 
 impl CommandLine {
@@ -145,6 +169,7 @@ impl CommandLine {
             .ok_or_else(|| format!("{version}: expected 1.6, 2.0.1 or 2.1"))?;
         let mut station = StationOptions::new(base, id, version);
         let mut count = 1;
+        let (mut ca, mut cert, mut key) = (None, None, None);
         for (arg, value) in rest {
             let number = || {
                 value
@@ -154,6 +179,10 @@ impl CommandLine {
             match arg.as_str() {
                 "--verbose" => station.verbose = true,
                 "--password" => station.password = Some(value.clone()),
+                "--ca" => ca = Some(PathBuf::from(&value)),
+                "--cert" => cert = Some(PathBuf::from(&value)),
+                "--key" => key = Some(PathBuf::from(&value)),
+                "--state" => station.state_dir = Some(PathBuf::from(&value)),
                 "--connectors" => station.connectors = number()?.max(1),
                 "--count" => count = number()?.max(1),
                 "--sessions" => station.sessions = number()?,
@@ -175,6 +204,15 @@ impl CommandLine {
                 }
                 _ => return Err(format!("unknown option {arg}")),
             }
+        }
+        station.tls = match (ca, cert, key) {
+            (None, None, None) => None,
+            (Some(ca), None, None) => Some(super::client_tls(&ca, None)?),
+            (Some(ca), Some(cert), Some(key)) => Some(super::client_tls(&ca, Some((&cert, &key)))?),
+            _ => return Err("--cert and --key go together, and need --ca".into()),
+        };
+        if station.url.starts_with("wss://") && station.tls.is_none() {
+            return Err("a wss:// URL needs --ca".into());
         }
         Ok(CommandLine { station, count })
     }
@@ -216,11 +254,52 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_tls_files_and_the_state_directory() {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(path("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+        let cl = CommandLine::parse(args(&format!(
+            "--url wss://h:1/CP --version 2.0.1 --ca {} --cert {} --key {} --state {} \
+             --connectors 3",
+            path("ca.pem"),
+            path("cert.pem"),
+            path("key.pem"),
+            path("state"),
+        )))
+        .unwrap();
+        let tls = cl.station.tls.as_ref().expect("a TLS configuration");
+        assert!(tls.client_auth_cert_resolver.has_certs());
+        assert_eq!(cl.station.state_dir, Some(dir.path().join("state")));
+        assert_eq!(cl.station.connectors, 3);
+        assert_eq!(cl.station.tag_at(3), "SIM-CP-3");
+    }
+
+    #[test]
     fn refuses_bad_command_lines() {
         assert!(CommandLine::parse(args("--version 1.6")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1/CP --version 3")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1 --version 1.6")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1/CP --version 1.6 --count x")).is_err());
         assert!(CommandLine::parse(args("--url ws://h:1/CP --version 1.6 --bogus 1")).is_err());
+        assert!(CommandLine::parse(args("--url wss://h:1/CP --version 1.6")).is_err());
+        assert!(
+            CommandLine::parse(args(
+                "--url wss://h:1/CP --version 1.6 --ca /nonexistent.pem"
+            ))
+            .unwrap_err()
+            .contains("/nonexistent.pem")
+        );
+        assert!(CommandLine::parse(args("--url ws://h:1/CP --version 1.6 --cert c.pem")).is_err());
     }
 }

@@ -40,7 +40,7 @@ where
     fn build(version: ocpp_types::Version, connectors: u32, sample_secs: u32, now: Instant)
     -> Self;
     /// Its durable state.
-    type Snapshot: Clone + Send + 'static;
+    type Snapshot: Clone + Send + serde::Serialize + serde::de::DeserializeOwned + 'static;
     /// Its durable state now.
     fn save(&self) -> Self::Snapshot;
     /// Restarts from `snapshot`, as after a reboot (configured as
@@ -61,6 +61,9 @@ where
     fn meter(&mut self, now: Instant, connector: u32, energy_wh: i64, power_w: i64);
     /// Energy starts (or stops) flowing, as the EV reports it.
     fn flowing(&mut self, now: Instant, connector: u32, flowing: bool);
+    /// The energy register of `connector` as last metered, Wh (0 before
+    /// any reading); durable, so a restored station continues from it.
+    fn register(&self, connector: u32) -> i64;
     /// Whether transaction messages still wait to be delivered.
     fn queue_pending(&self) -> bool;
     /// Sorts an event, answering what the application must answer
@@ -111,6 +114,13 @@ impl Station for v16::ChargePoint {
         let _ = self.meter_reading(now, connector, reading);
     }
     fn flowing(&mut self, _: Instant, _: u32, _: bool) {}
+    fn register(&self, connector: u32) -> i64 {
+        let connectors = &self.state().connectors;
+        connectors
+            .get(connector as usize)
+            .and_then(|c| c.reading.as_ref())
+            .map_or(0, |r| r.energy_wh)
+    }
     fn queue_pending(&self) -> bool {
         !self.state().queue.is_empty()
     }
@@ -214,6 +224,16 @@ impl Station for v2x::ChargePoint {
     }
     fn flowing(&mut self, now: Instant, connector: u32, flowing: bool) {
         self.energy_transfer(now, evse(connector), flowing);
+    }
+    fn register(&self, connector: u32) -> i64 {
+        use rust_decimal::prelude::ToPrimitive;
+        let state = self.snapshot();
+        state
+            .evses
+            .get(&evse(connector))
+            .and_then(|e| e.reading.as_ref())
+            .and_then(|r| r.energy_wh.trunc().to_i64())
+            .unwrap_or(0)
     }
     fn queue_pending(&self) -> bool {
         !self.snapshot().queue.is_empty()
