@@ -560,6 +560,19 @@ async fn reset_and_change_availability(running: &Running, api: &Api) {
             wait_for_connector(api, id, shown, |c| c["status"] == shown).await;
         }
     }
+    // The 2.x simulator takes a firmware update and reports it installed
+    // (its status notifications must not count as errors below).
+    let firmware = json!({"requestId": 7, "firmware": {
+        "location": "https://firmware.example/sim.bin",
+        "retrieveDateTime": "2026-01-01T00:00:00Z"}});
+    let (status, body) = api
+        .post("/chargers/IDLE-201/commands/UpdateFirmware", firmware)
+        .await;
+    assert_eq!(
+        (status, &body["response"]["status"]),
+        (200, &json!("Accepted")),
+        "{body}"
+    );
     let _ = stop_tx.send(true);
     for task in stations {
         let report = timeout(LIMIT, task)

@@ -271,6 +271,50 @@ impl Station for v2x::ChargePoint {
                 self.answer_data_transfer(&id, response);
                 Happened::Handled
             }
+            // Nothing to download or upload: accepted and reported done at once.
+            v2x::Event::InstallFirmware { id, .. } => {
+                let response = v21::UpdateFirmwareResponse {
+                    custom_data: None,
+                    status: v21::UpdateFirmwareStatusEnum::Accepted,
+                    status_info: None,
+                };
+                if let Err(e) = self.answer_update_firmware(&id, response) {
+                    return Happened::Problem(format!("UpdateFirmware: {e}"));
+                }
+                use v21::FirmwareStatusEnum as F;
+                for status in [F::Downloading, F::Downloaded, F::Installing, F::Installed] {
+                    self.firmware_status(now, status, None);
+                }
+                Happened::Handled
+            }
+            v2x::Event::UploadLogs { id, .. } => {
+                let response = v21::GetLogResponse {
+                    custom_data: None,
+                    filename: None,
+                    status: v21::LogStatusEnum::Accepted,
+                    status_info: None,
+                };
+                if let Err(e) = self.answer_get_log(&id, response) {
+                    return Happened::Problem(format!("GetLog: {e}"));
+                }
+                use v21::UploadLogStatusEnum as L;
+                for status in [L::Uploading, L::Uploaded] {
+                    self.log_status(now, status, None);
+                }
+                Happened::Handled
+            }
+            // The simulator sends no CSR, so no certificate can be its own.
+            v2x::Event::CertificateSigned { id, .. } => {
+                let response = v21::CertificateSignedResponse {
+                    custom_data: None,
+                    status: v21::CertificateSignedStatusEnum::Rejected,
+                    status_info: None,
+                };
+                match self.answer_certificate_signed(&id, response) {
+                    Ok(()) => Happened::Handled,
+                    Err(e) => Happened::Problem(format!("CertificateSigned: {e}")),
+                }
+            }
             v2x::Event::Reboot { .. } => Happened::Reboot,
             v2x::Event::StateChanged => Happened::StateChanged,
             v2x::Event::TransactionMessageDropped { reason, .. } => {
