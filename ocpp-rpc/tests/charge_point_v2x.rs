@@ -1,6 +1,7 @@
 //! The 2.0.1 / 2.1 charge-point state machine against a scripted CSMS, in
 //! virtual time: sessions, the offline queue, restarts, retries.
 
+#[macro_use]
 mod cp2x_support;
 
 use std::time::Duration;
@@ -9,20 +10,8 @@ use cp2x_support::*;
 use ocpp_rpc::charge_point::v2x::{Event, State};
 use ocpp_rpc::error::ErrorCode;
 use ocpp_rpc::machine::WallClock;
-use ocpp_types::{Protocol, v21, v201};
+use ocpp_types::{Protocol, v21};
 use serde_json::json;
-
-/// Runs each generic test once per version.
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod v201_tests {
-            $(#[test] fn $name() { super::$name::<super::v201::V201>(); })*
-        }
-        mod v21_tests {
-            $(#[test] fn $name() { super::$name::<super::v21::V21>(); })*
-        }
-    };
-}
 
 both_versions!(
     full_session,

@@ -1,6 +1,7 @@
 //! The 2.0.1 / 2.1 charge point answering the CSMS: device model,
 //! reports, remote commands, authorization, smart charging.
 
+#[macro_use]
 mod cp2x_support;
 
 use std::time::Duration;
@@ -9,19 +10,8 @@ use cp2x_support::*;
 use ocpp_rpc::charge_point::v2x::Event;
 use ocpp_rpc::endpoint::CallFailure;
 use ocpp_rpc::error::ErrorCode;
-use ocpp_types::{Protocol, v21, v201};
+use ocpp_types::{Protocol, v21};
 use serde_json::{Value, json};
-
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod v201_tests {
-            $(#[test] fn $name() { super::$name::<super::v201::V201>(); })*
-        }
-        mod v21_tests {
-            $(#[test] fn $name() { super::$name::<super::v21::V21>(); })*
-        }
-    };
-}
 
 both_versions!(
     get_and_set_variables,
@@ -39,12 +29,6 @@ both_versions!(
     aligned_meter_values,
     faults_notify_and_unsupported_actions,
 );
-
-fn connected<P: Protocol>() -> Harness<P> {
-    let mut h = Harness::<P>::new(config(version_of::<P>()));
-    h.connect();
-    h
-}
 
 fn var(component: &str, name: &str) -> Value {
     json!({"component": {"name": component}, "variable": {"name": name}})

@@ -2,24 +2,14 @@
 //! the station certificate, answered by the application (accepted or
 //! not), with the requestIds and triggered statuses the machine keeps.
 
+#[macro_use]
 mod cp2x_support;
 
 use cp2x_support::*;
 use ocpp_rpc::charge_point::v2x::{Event, LinkError, State};
 use ocpp_rpc::machine::WallClock;
-use ocpp_types::{BoundedString, Protocol, v21, v201};
+use ocpp_types::{BoundedString, Protocol, v21};
 use serde_json::{Value, json};
-
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod v201_tests {
-            $(#[test] fn $name() { super::$name::<super::v201::V201>(); })*
-        }
-        mod v21_tests {
-            $(#[test] fn $name() { super::$name::<super::v21::V21>(); })*
-        }
-    };
-}
 
 both_versions!(
     update_firmware_rejected_or_accepted_by_the_application,
@@ -28,12 +18,6 @@ both_versions!(
     answers_refused_after_a_reconnect_or_when_invalid,
     a_firmware_update_spans_the_restart_that_installs_it,
 );
-
-fn connected<P: Protocol>() -> Harness<P> {
-    let mut h = Harness::<P>::new(config(version_of::<P>()));
-    h.connect();
-    h
-}
 
 /// The CSMS calls `action`; the call waits for the application, whose
 /// event `pick` recognises. Returns the CALL's id.

@@ -2,37 +2,21 @@
 //! refused, reported and cleared (N02–N06), and the NotifyEvents their
 //! thresholds and deltas raise (N07), filtered by the monitoring level.
 
+#[macro_use]
 mod cp2x_support;
 
 use cp2x_support::*;
 use ocpp_rpc::charge_point::v2x::Event;
 use ocpp_rpc::endpoint::CallFailure;
 use ocpp_rpc::error::ErrorCode;
-use ocpp_types::{Protocol, v21, v201};
+use ocpp_types::Protocol;
 use serde_json::{Value, json};
-
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod v201_tests {
-            $(#[test] fn $name() { super::$name::<super::v201::V201>(); })*
-        }
-        mod v21_tests {
-            $(#[test] fn $name() { super::$name::<super::v21::V21>(); })*
-        }
-    };
-}
 
 both_versions!(
     monitors_are_set_refused_reported_and_cleared,
     thresholds_and_deltas_raise_events,
     level_and_base_limit_what_is_reported,
 );
-
-fn connected<P: Protocol>() -> Harness<P> {
-    let mut h = Harness::<P>::new(config(version_of::<P>()));
-    h.connect();
-    h
-}
 
 fn monitor(component: Value, variable: &str, kind: &str, value: f64, severity: i32) -> Value {
     json!({"component": component, "variable": {"name": variable}, "type": kind, "value": value, "severity": severity})

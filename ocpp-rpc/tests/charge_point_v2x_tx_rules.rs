@@ -3,6 +3,7 @@
 //! TxEndedInterval samples, and (2.1) Reset ImmediateAndResume (B13), each
 //! with its accepted and refused side.
 
+#[macro_use]
 mod cp2x_support;
 
 use std::time::Duration;
@@ -13,17 +14,6 @@ use ocpp_rpc::machine::WallClock;
 use ocpp_types::{Protocol, v21, v201};
 use serde_json::{Value, json};
 
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod v201_tests {
-            $(#[test] fn $name() { super::$name::<super::v201::V201>(); })*
-        }
-        mod v21_tests {
-            $(#[test] fn $name() { super::$name::<super::v21::V21>(); })*
-        }
-    };
-}
-
 both_versions!(
     a_refused_token_keeps_max_energy_on_invalid_id,
     a_refused_token_without_allowance_stops_energy_at_once,
@@ -32,12 +22,6 @@ both_versions!(
     ended_carries_tx_ended_interval_samples,
     ended_carries_clock_aligned_tx_ended_samples,
 );
-
-fn connected<P: Protocol>() -> Harness<P> {
-    let mut h = Harness::<P>::new(config(version_of::<P>()));
-    h.connect();
-    h
-}
 
 fn set<P: Protocol>(h: &mut Harness<P>, key: &str, value: &str) {
     let now = h.now();

@@ -4,6 +4,19 @@
 
 #![allow(dead_code)]
 
+/// Runs each generic test once per version: `both_versions!(a, b)` makes
+/// `v201_tests::a`, `v21_tests::a`, ...
+macro_rules! both_versions {
+    ($($name:ident),* $(,)?) => {
+        mod v201_tests {
+            $(#[test] fn $name() { super::$name::<ocpp_types::v201::V201>(); })*
+        }
+        mod v21_tests {
+            $(#[test] fn $name() { super::$name::<ocpp_types::v21::V21>(); })*
+        }
+    };
+}
+
 use std::time::{Duration, Instant};
 
 use ocpp_rpc::charge_point::v2x::{ChargePoint, Config, Event, Identity, State, Version};
@@ -282,4 +295,11 @@ pub fn version_of<P: Protocol>() -> Version {
         ocpp_types::Version::V201 => Version::V201,
         _ => Version::V21,
     }
+}
+
+/// A harness of `P`'s version with the standard config, connected.
+pub fn connected<P: Protocol>() -> Harness<P> {
+    let mut h = Harness::<P>::new(config(version_of::<P>()));
+    h.connect();
+    h
 }
