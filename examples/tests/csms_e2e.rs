@@ -80,6 +80,18 @@ impl Api {
             .await
     }
 
+    /// Posts a command and asserts the charger answered `Accepted`; the
+    /// API's answer.
+    async fn accepted(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.post(path, body).await;
+        assert_eq!(
+            (status, &body["response"]["status"]),
+            (200, &json!("Accepted")),
+            "{path}: {body}"
+        );
+        body
+    }
+
     /// Registers a charger with a password and its station's tag.
     async fn register(&self, station: &StationOptions, password: &str) {
         let (status, _) = self
@@ -306,33 +318,21 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
             .await;
     }
     for connector in [1, 2] {
-        let (status, body) = api
-            .post(
-                "/chargers/RS-16/commands/RemoteStartTransaction",
-                json!({ "idTag": v16.tag_at(connector), "connectorId": connector }),
-            )
-            .await;
-        assert_eq!(
-            (status, &body["response"]["status"]),
-            (200, &json!("Accepted")),
-            "{body}"
-        );
-    }
-    let (status, body) = api
-        .post(
-            "/chargers/RS-201/commands/RequestStartTransaction",
-            json!({
-                "idToken": { "idToken": v201.tag(), "type": "ISO14443" },
-                "evseId": 1,
-                "remoteStartId": 7
-            }),
+        api.accepted(
+            "/chargers/RS-16/commands/RemoteStartTransaction",
+            json!({ "idTag": v16.tag_at(connector), "connectorId": connector }),
         )
         .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
+    }
+    api.accepted(
+        "/chargers/RS-201/commands/RequestStartTransaction",
+        json!({
+            "idToken": { "idToken": v201.tag(), "type": "ISO14443" },
+            "evseId": 1,
+            "remoteStartId": 7
+        }),
+    )
+    .await;
     // Commands the route refuses, each with its status.
     let cases = [
         (
@@ -371,14 +371,8 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
             }]
         }
     });
-    let (status, body) = api
-        .post("/chargers/RS-201/commands/SetChargingProfile", profile)
+    api.accepted("/chargers/RS-201/commands/SetChargingProfile", profile)
         .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
     let (status, body) = api
         .post(
             "/chargers/RS-201/commands/GetCompositeSchedule",
@@ -388,28 +382,16 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
     assert_eq!(status, 200, "{body}");
     let limit = &body["response"]["schedule"]["chargingSchedulePeriod"][0]["limit"];
     assert_eq!(limit.as_f64(), Some(7400.0), "{body}");
-    let (status, body) = api
-        .post(
-            "/chargers/RS-201/commands/ClearChargingProfile",
-            json!({"chargingProfileId": 1}),
-        )
-        .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
-    let (status, body) = api
-        .post(
-            "/chargers/RS-16/commands/TriggerMessage",
-            json!({"requestedMessage": "Heartbeat"}),
-        )
-        .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
+    api.accepted(
+        "/chargers/RS-201/commands/ClearChargingProfile",
+        json!({"chargingProfileId": 1}),
+    )
+    .await;
+    api.accepted(
+        "/chargers/RS-16/commands/TriggerMessage",
+        json!({"requestedMessage": "Heartbeat"}),
+    )
+    .await;
     // Every session stopped by the CSMS once it metered something.
     let stop16 =
         (|id: &str| json!({ "transactionId": id.parse::<i64>().unwrap() })) as fn(&str) -> Value;
@@ -420,17 +402,11 @@ async fn remote_start_stop_reset_and_availability_through_the_api() {
         ("RS-201", 1, "RequestStopTransaction", stop201),
     ] {
         let tx = running_transaction(&api, id, connector).await;
-        let (status, body) = api
-            .post(
-                &format!("/chargers/{id}/commands/{action}"),
-                transaction(&tx),
-            )
-            .await;
-        assert_eq!(
-            (status, &body["response"]["status"]),
-            (200, &json!("Accepted")),
-            "{id}: {body}"
-        );
+        api.accepted(
+            &format!("/chargers/{id}/commands/{action}"),
+            transaction(&tx),
+        )
+        .await;
     }
     let [t16, t201] = tasks;
     for (report, sessions) in [(finish(t16).await, 2), (finish(t201).await, 1)] {
@@ -533,30 +509,18 @@ async fn reset_and_change_availability(running: &Running, api: &Api) {
         wait_for_connector(api, id, "available", |c| c["status"] == "Available").await;
         let (_, body) = api.get(&format!("/chargers/{id}")).await;
         let boots = body["charger"]["boots"].as_i64().unwrap();
-        let (status, body) = api
-            .post(&format!("/chargers/{id}/commands/Reset"), reset.clone())
+        api.accepted(&format!("/chargers/{id}/commands/Reset"), reset.clone())
             .await;
-        assert_eq!(
-            (status, &body["response"]["status"]),
-            (200, &json!("Accepted")),
-            "{id}: {body}"
-        );
         api.wait_for_charger(id, "booted again", |c| {
             c["boots"].as_i64() > Some(boots) && c["registration"] == "Accepted"
         })
         .await;
         for (operational, shown) in [("Inoperative", "Unavailable"), ("Operative", "Available")] {
-            let (status, body) = api
-                .post(
-                    &format!("/chargers/{id}/commands/ChangeAvailability"),
-                    availability(operational),
-                )
-                .await;
-            assert_eq!(
-                (status, &body["response"]["status"]),
-                (200, &json!("Accepted")),
-                "{id}: {body}"
-            );
+            api.accepted(
+                &format!("/chargers/{id}/commands/ChangeAvailability"),
+                availability(operational),
+            )
+            .await;
             wait_for_connector(api, id, shown, |c| c["status"] == shown).await;
         }
     }
@@ -565,14 +529,8 @@ async fn reset_and_change_availability(running: &Running, api: &Api) {
     let firmware = json!({"requestId": 7, "firmware": {
         "location": "https://firmware.example/sim.bin",
         "retrieveDateTime": "2026-01-01T00:00:00Z"}});
-    let (status, body) = api
-        .post("/chargers/IDLE-201/commands/UpdateFirmware", firmware)
+    api.accepted("/chargers/IDLE-201/commands/UpdateFirmware", firmware)
         .await;
-    assert_eq!(
-        (status, &body["response"]["status"]),
-        (200, &json!("Accepted")),
-        "{body}"
-    );
     let _ = stop_tx.send(true);
     for task in stations {
         let report = timeout(LIMIT, task)

@@ -331,14 +331,7 @@ impl ChargePoint {
             cp.state.evses.entry(evse).or_default();
         }
         // Restored transactions keep sampling from now on.
-        let running: Vec<i32> = cp
-            .state
-            .evses
-            .iter()
-            .filter(|(_, e)| e.transaction.is_some())
-            .map(|(&id, _)| id)
-            .collect();
-        for evse in running {
+        for evse in cp.evses_in_transaction() {
             cp.schedule_sample(evse, now);
             cp.schedule_ended_sample(evse, now);
         }
@@ -405,6 +398,16 @@ impl ChargePoint {
         self.changed();
         self.check_monitors(now);
         Ok(())
+    }
+
+    /// The EVSEs with a transaction (a copy: callers change the state).
+    fn evses_in_transaction(&self) -> Vec<i32> {
+        self.state
+            .evses
+            .iter()
+            .filter(|(_, e)| e.transaction.is_some())
+            .map(|(&id, _)| id)
+            .collect()
     }
 
     fn evse_count(&self) -> i32 {
@@ -488,14 +491,7 @@ impl ChargePoint {
                 }
             }
             "SampledDataCtrlr/TxEndedInterval" => {
-                let running: Vec<i32> = self
-                    .state
-                    .evses
-                    .iter()
-                    .filter(|(_, e)| e.transaction.is_some())
-                    .map(|(&id, _)| id)
-                    .collect();
-                for evse in running {
+                for evse in self.evses_in_transaction() {
                     self.schedule_ended_sample(evse, now);
                 }
             }

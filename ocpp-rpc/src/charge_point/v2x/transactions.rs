@@ -322,14 +322,7 @@ impl ChargePoint {
     /// C16: a master pass token stops every transaction (stoppedReason
     /// MasterPass) and never starts one.
     fn master_pass(&mut self, now: Instant, token: IdToken) {
-        let running: Vec<i32> = self
-            .state
-            .evses
-            .iter()
-            .filter(|(_, e)| e.transaction.is_some())
-            .map(|(&evse, _)| evse)
-            .collect();
-        for evse in running {
+        for evse in self.evses_in_transaction() {
             if let Some(e) = self.state.evses.get_mut(&evse) {
                 e.authorized = None;
             }
