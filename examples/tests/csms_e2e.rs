@@ -661,12 +661,19 @@ fn write_pki(dir: &Path, client_cn: &str) {
         .distinguished_name
         .push(DnType::CommonName, client_cn);
     let client = client.signed_by(&client_key, &ca).unwrap();
+    // Signed by the same CA, but naming another charger.
+    let mut stranger = CertificateParams::new(Vec::<String>::new()).unwrap();
+    stranger
+        .distinguished_name
+        .push(DnType::CommonName, "SOMEONE-ELSE");
+    let stranger = stranger.signed_by(&client_key, &ca).unwrap();
     for (name, pem) in [
         ("ca.pem", ca.pem()),
         ("server.pem", server.pem()),
         ("server.key", server_key.serialize_pem()),
         ("client.pem", client.pem()),
         ("client.key", client_key.serialize_pem()),
+        ("stranger.pem", stranger.pem()),
     ] {
         std::fs::write(dir.join(name), pem).unwrap();
     }
@@ -747,5 +754,28 @@ async fn wss_with_a_server_certificate_then_with_client_certificates() {
     )
     .await;
     assert!(refused.is_err(), "a charger without a certificate got in");
+    // A certificate of the CA that names someone else: the TLS handshake
+    // succeeds, the boot is never answered and the connection is closed
+    // (A00.FR.405).
+    let (_, before) = api.get("/chargers/TLS-3").await;
+    let mut stranger = three.clone();
+    stranger.step_timeout = Duration::from_secs(3);
+    let stranger_pem = dir.path().join("stranger.pem");
+    stranger.tls = Some(
+        ocpp_examples::sim::client_tls(&ca, Some((stranger_pem.as_path(), identity.1.as_path())))
+            .unwrap(),
+    );
+    let outcome = timeout(LIMIT, run_station(stranger))
+        .await
+        .expect("the stranger gives up in time");
+    assert!(
+        outcome.is_err(),
+        "a certificate naming another charger booted"
+    );
+    let (_, after) = api.get("/chargers/TLS-3").await;
+    assert!(
+        after["charger"]["errors"].as_i64() > before["charger"]["errors"].as_i64(),
+        "{after}"
+    );
     running.shutdown().await;
 }

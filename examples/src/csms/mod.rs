@@ -12,6 +12,7 @@
 //! - `store`: the database;
 //! - `password`: Argon2 hashes of the chargers' passwords;
 //! - `audited`: the session of one connection, each frame logged;
+//! - `identity`: the charger named by its TLS client certificate;
 //! - `service`: hosting the sessions, events into the store, commands;
 //! - `api`: the HTTP routes;
 //! - `tls`: the certificate files;
@@ -20,6 +21,7 @@
 mod api;
 mod audited;
 pub mod command_line;
+mod identity;
 mod password;
 mod service;
 mod store;

@@ -22,6 +22,7 @@ use ocpp_types::Version;
 use tokio::sync::oneshot;
 
 use super::audited::Audited;
+use super::identity;
 use super::password::Verified;
 use super::store::{AuditFrame, NewTransaction, SampleRow, Store, StoreResult};
 
@@ -97,6 +98,8 @@ pub struct Service {
     /// reads it, without touching the database.
     chargers: Mutex<HashMap<String, Option<String>>>,
     verified: Verified,
+    /// Charger id → the CN of the client certificate it connected with.
+    certificates: Mutex<HashMap<String, String>>,
     /// Charger id → what its last session knew.
     states: States,
     live: Mutex<HashMap<String, Live>>,
@@ -127,6 +130,7 @@ impl Service {
             command_timeout,
             chargers: Mutex::new(chargers),
             verified: Verified::default(),
+            certificates: Mutex::default(),
             states: Arc::new(Mutex::new(states)),
             live: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
@@ -170,6 +174,14 @@ impl Service {
     /// only in open mode.
     pub fn authorize(&self, request: &AuthRequest<'_>) -> AuthDecision {
         let id = request.charge_point_id;
+        // The CN is checked against the serial number once the charger boots.
+        let mut certificates = lock(&self.certificates);
+        match request.client_certificate.map(identity::common_name) {
+            Some(None) => return AuthDecision::Unauthorized,
+            Some(Some(cn)) => certificates.insert(id.to_owned(), cn),
+            None => certificates.remove(id),
+        };
+        drop(certificates);
         let known = lock(&self.chargers).get(id).cloned();
         let phc = match known {
             None if self.open => return AuthDecision::Accept,
@@ -202,7 +214,9 @@ impl Service {
     pub fn machine(&self, incoming: &Incoming) -> Audited {
         let now = Instant::now();
         let mut config = Config::default();
-        config.auto_accept_boot = true;
+        // A charger with a client certificate boots only once it names it.
+        config.auto_accept_boot =
+            !lock(&self.certificates).contains_key(&*incoming.charge_point_id);
         config.heartbeat_interval = self.heartbeat_interval;
         config.accept_all_tokens = self.open;
         config.transaction_ids = TransactionIds::Ask;
@@ -320,8 +334,24 @@ impl Service {
                 .await;
                 self.save_state(id, handle).await;
             }
-            Event::BootRequested { ticket, .. } => {
-                // Not asked with auto_accept_boot; answered all the same.
+            Event::BootRequested {
+                ticket,
+                charge_point,
+                ..
+            } => {
+                let serial = charge_point.serial_number.as_deref();
+                let cn = lock(&self.certificates).get(id).cloned();
+                if let Some(cn) = cn
+                    && !identity::names(&cn, id, serial)
+                {
+                    eprintln!(
+                        "csms: {id}: its certificate (CN {cn}) does not name it (serial number {serial:?}): closing"
+                    );
+                    self.db("error count", move |s| s.count_error(&charger))
+                        .await;
+                    handle.stop().await;
+                    return;
+                }
                 let decision = BootDecision::accepted(self.heartbeat_interval);
                 let _ = handle
                     .with(move |m, now| m.session.answer_boot(now, ticket, decision))
