@@ -622,7 +622,9 @@ impl ChargePoint {
     /// Sends a notification of an application flow ([`NOTIFICATIONS`]:
     /// diagnostics, firmware and log status, security events, a CSR); its
     /// answer comes as [`Event::Answered`]. The last status of each flow is
-    /// what a TriggerMessage reports.
+    /// what a TriggerMessage reports. A security event sent here is not
+    /// queued: [`security_event`](Self::security_event) queues the critical
+    /// ones until acknowledged.
     pub fn notify(
         &mut self,
         now: Instant,

@@ -15,6 +15,11 @@
 //! member never reaches a 2.0.1 wire, because 2.0.1's strict decoding
 //! refuses it and the message is reported as [`Event::Refused`].
 //!
+//! Security events ([`security_event`](ChargePoint::security_event), and
+//! those the machine sees itself: its start, a reset, a firmware installed,
+//! a security parameter changed, a clock jump) reach the CSMS through a
+//! durable queue when critical (A04).
+//!
 //! Everything that must survive a restart is in [`State`]
 //! ([`snapshot`](ChargePoint::snapshot)); [`Event::StateChanged`] says when
 //! to persist it.
@@ -872,6 +877,9 @@ impl ChargePoint {
         }
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
+        }
+        if self.security_retry_at.is_some_and(|t| t <= now) {
+            self.security_retry_at = None;
         }
         let late: Vec<i32> = self
             .connect_by

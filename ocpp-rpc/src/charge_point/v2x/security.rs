@@ -97,7 +97,6 @@ impl ChargePoint {
         {
             return;
         }
-        self.security_retry_at = None;
         while let Some(front) = self.state.security_queue.front() {
             let request = front.clone();
             let Some(conn) = self.conn.as_mut() else {
