@@ -204,7 +204,10 @@ fn certificate_renewal_on_trigger() {
         script.responses.remove(&call),
         Some(Ok(AnyResponse::CertificateSigned(_)))
     ));
-    assert_eq!(calls_of(&link, "SecurityEventNotification").len(), 1);
+    // The start (StartupOfTheDevice), then the application's one.
+    let events = calls_of(&link, "SecurityEventNotification");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["type"], "InvalidChargePointCertificate");
     assert_clean(&link);
 }
 

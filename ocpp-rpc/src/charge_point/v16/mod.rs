@@ -70,6 +70,7 @@ pub mod event;
 pub mod meter;
 mod remote;
 mod sampling;
+mod security;
 pub mod state;
 mod status;
 pub mod transactions;
@@ -88,6 +89,7 @@ pub use auth::{AuthCache, LocalList};
 pub use config::Configuration;
 pub use event::{Event, PendingCall};
 pub use meter::Reading;
+pub use security::CRITICAL_SECURITY_EVENTS;
 pub use state::{Connector, Reservation, State, Suspension, Transaction};
 pub use transactions::{TxMessage, TxQueue};
 
@@ -215,6 +217,7 @@ enum Sent {
     Tx,
     DataTransfer,
     Notification(v16::Action),
+    Security,
     Other,
 }
 
@@ -238,6 +241,10 @@ pub struct ChargePoint {
     sent: HashMap<CallId, Sent>,
     tx_in_flight: bool,
     tx_retry_at: Option<Instant>,
+    /// The critical security event in flight, its next try, the failures so far.
+    security_in_flight: bool,
+    security_retry_at: Option<Instant>,
+    security_failures: u32,
     /// The status last sent per connector.
     reported: Vec<Option<(ChargePointStatus, ChargePointErrorCode)>>,
     /// A changed status not sent yet, and since when it holds
@@ -297,11 +304,12 @@ impl ChargePoint {
     }
 
     /// A charge point continuing from `state` (a [`snapshot`](Self::snapshot)).
-    pub fn restore(mut config: Config, mut state: State, clock: WallClock, _now: Instant) -> Self {
+    /// Either way the station has started: StartupOfTheDevice is queued.
+    pub fn restore(mut config: Config, mut state: State, clock: WallClock, now: Instant) -> Self {
         config.endpoint.role = Role::ChargePoint;
         let n = config.connectors as usize + 1;
         state.connectors.resize(n, Connector::default());
-        ChargePoint {
+        let mut cp = ChargePoint {
             config,
             state,
             clock,
@@ -313,6 +321,9 @@ impl ChargePoint {
             sent: HashMap::new(),
             tx_in_flight: false,
             tx_retry_at: None,
+            security_in_flight: false,
+            security_retry_at: None,
+            security_failures: 0,
             reported: vec![None; n],
             unsettled: vec![None; n],
             aligned_next: None,
@@ -322,7 +333,11 @@ impl ChargePoint {
             events: VecDeque::new(),
             dirty: false,
             refused: 0,
+        };
+        if let Ok(r) = cp.security_request(now, "StartupOfTheDevice", None) {
+            cp.state.security_queue.push_back(r);
         }
+        cp
     }
 
     /// The durable state, to persist.
@@ -607,7 +622,9 @@ impl ChargePoint {
     /// Sends a notification of an application flow ([`NOTIFICATIONS`]:
     /// diagnostics, firmware and log status, security events, a CSR); its
     /// answer comes as [`Event::Answered`]. The last status of each flow is
-    /// what a TriggerMessage reports.
+    /// what a TriggerMessage reports. A security event sent here is not
+    /// queued: [`security_event`](Self::security_event) queues the critical
+    /// ones until acknowledged.
     pub fn notify(
         &mut self,
         now: Instant,
@@ -628,6 +645,17 @@ impl ChargePoint {
             }
             AnyRequest::LogStatusNotification(r) => self.flows.log = Some((r.status, r.request_id)),
             _ => {}
+        }
+        let installed = matches!(
+            &request,
+            AnyRequest::FirmwareStatusNotification(r) if r.status == v16::FirmwareStatus::Installed
+        ) || matches!(
+            &request,
+            AnyRequest::SignedFirmwareStatusNotification(r)
+                if r.status == v16::FirmwareStatusEnum::Installed
+        );
+        if installed {
+            self.raise_own(now, "FirmwareUpdated", None);
         }
         if !self.online() {
             return Err(InputError::Refused("not registered".into()));
@@ -799,6 +827,7 @@ impl ChargePoint {
                 }
             }
             Sent::Tx => self.on_tx_response(now, result),
+            Sent::Security => self.on_security_response(now, result),
             Sent::Authorize {
                 connector,
                 id_tag,
@@ -890,6 +919,7 @@ impl ChargePoint {
         while let Some(event) = self.endpoint.as_mut().and_then(Endpoint::poll_event) {
             self.on_endpoint_event(now, event);
         }
+        self.pump_security(now);
         self.pump_queue(now);
         self.refresh_statuses(now);
         if self.dirty {
@@ -1007,6 +1037,8 @@ impl Machine for ChargePoint {
         self.boot_at = None;
         self.heartbeat_at = None;
         self.tx_in_flight = false;
+        self.security_in_flight = false;
+        self.security_retry_at = None;
         self.sent.clear();
         self.pump(now);
     }
@@ -1026,6 +1058,9 @@ impl Machine for ChargePoint {
         times.extend(self.heartbeat_at);
         if self.online() && !self.tx_in_flight && !self.state.queue.is_empty() {
             times.extend(self.tx_retry_at);
+        }
+        if self.online() && !self.security_in_flight && !self.state.security_queue.is_empty() {
+            times.extend(self.security_retry_at);
         }
         times.extend(self.authorized_until.iter().flatten().copied());
         if self.online() {

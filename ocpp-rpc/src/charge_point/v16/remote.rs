@@ -330,6 +330,8 @@ impl ChargePoint {
         for c in 1..=self.config.connectors {
             self.end_transaction(now, c, reason, None, true);
         }
+        let info = format!("{kind:?} reset");
+        self.raise_own(now, "ResetOrReboot", Some(&info));
         self.events.push_back(Event::Reboot(kind));
     }
 
@@ -406,6 +408,10 @@ impl ChargePoint {
             self.dirty = true;
             match r.key.as_str() {
                 "HeartbeatInterval" => self.reset_heartbeat(now),
+                // Security parameters (no value in the event).
+                "AuthorizationKey" | "SecurityProfile" => {
+                    self.raise_own(now, "ReconfigurationOfSecurityParameters", Some(&r.key));
+                }
                 "ClockAlignedDataInterval" => {
                     let interval = self.state.configuration.int("ClockAlignedDataInterval");
                     self.aligned_next = super::meter::next_aligned(self.utc(now), interval);

@@ -4,8 +4,10 @@
 //! [`snapshot`]: super::ChargePoint::snapshot
 //! [`restore`]: super::ChargePoint::restore
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Utc};
-use ocpp_types::v16::{ChargePointErrorCode, MeterValue};
+use ocpp_types::v16::{ChargePointErrorCode, MeterValue, SecurityEventNotificationRequest};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AuthCache, LocalList};
@@ -114,6 +116,9 @@ pub struct State {
     /// ids of each, so that no id repeats across connections and restarts.
     #[serde(default)]
     pub connections: u64,
+    /// Critical security events not yet acknowledged, oldest first (A04.FR.02).
+    #[serde(default)]
+    pub security_queue: VecDeque<SecurityEventNotificationRequest>,
 }
 
 impl State {
@@ -134,6 +139,7 @@ impl State {
             connectors: vec![Connector::default(); connectors as usize + 1],
             last_local_transaction: 0,
             connections: 0,
+            security_queue: VecDeque::new(),
         }
     }
 

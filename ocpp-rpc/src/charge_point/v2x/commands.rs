@@ -578,7 +578,7 @@ impl ChargePoint {
             v21::ResetStatusEnum::Accepted if resume => {
                 self.suspend_for_reset(now, &busy);
                 let evse = r.evse_id.filter(|&e| e > 0);
-                self.events.push_back(Event::Reboot { evse });
+                self.reboot(now, evse);
             }
             v21::ResetStatusEnum::Accepted => {
                 for evse in busy {
@@ -594,7 +594,7 @@ impl ChargePoint {
                     );
                 }
                 let evse = r.evse_id.filter(|&e| e > 0);
-                self.events.push_back(Event::Reboot { evse });
+                self.reboot(now, evse);
             }
             _ => {}
         }

@@ -409,6 +409,16 @@ impl DeviceModel {
                 "Heartbeat",
             )
             .values("Heartbeat,NTP,GPS,RealTimeClock,MobileNetwork,RadioTimeTransmitter"),
+            // A clock jump beyond this is the security event SettingSystemTime (0: none is).
+            v(
+                "ClockCtrlr",
+                "TimeAdjustmentReportingThreshold",
+                M::ReadWrite,
+                D::Integer,
+                "0",
+            )
+            .limits(0, 86_400)
+            .unit("s"),
             v("AuthCtrlr", "Enabled", M::ReadWrite, D::Boolean, "true"),
             v(
                 "AuthCtrlr",

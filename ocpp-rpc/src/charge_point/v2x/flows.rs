@@ -152,6 +152,9 @@ impl ChargePoint {
         if self.can_send() {
             self.send_firmware_status(now, (status, request_id));
         }
+        if status == FirmwareStatusEnum::Installed {
+            self.raise_own(now, "FirmwareUpdated", None);
+        }
     }
 
     /// Log upload progress (N01): a LogStatusNotification. Without

@@ -15,6 +15,11 @@
 //! member never reaches a 2.0.1 wire, because 2.0.1's strict decoding
 //! refuses it and the message is reported as [`Event::Refused`].
 //!
+//! Security events ([`security_event`](ChargePoint::security_event), and
+//! those the machine sees itself: its start, a reset, a firmware installed,
+//! a security parameter changed, a clock jump) reach the CSMS through a
+//! durable queue when critical (A04).
+//!
 //! Everything that must survive a restart is in [`State`]
 //! ([`snapshot`](ChargePoint::snapshot)); [`Event::StateChanged`] says when
 //! to persist it.
@@ -25,6 +30,7 @@ mod flows;
 mod link;
 mod monitoring;
 mod report;
+mod security;
 mod state;
 mod transactions;
 
@@ -38,6 +44,7 @@ use rust_decimal::Decimal;
 
 pub use device_model::{DeviceModel, VariableDef};
 pub use link::{LinkError, Version};
+pub use security::CRITICAL_SECURITY_EVENTS;
 pub use state::{EvseState, Flows, Monitor, QueuedEvent, Reservation, State, Transaction};
 
 use crate::endpoint::{self, CallFailure, CallId};
@@ -247,6 +254,7 @@ enum Pending {
     Heartbeat,
     Authorize { evse: i32, token: v21::IdToken },
     TransactionEvent,
+    SecurityEvent,
     Other,
 }
 
@@ -273,6 +281,10 @@ pub struct ChargePoint {
     reported: BTreeMap<(i32, i32), v21::ConnectorStatusEnum>,
     pending: HashMap<CallId, Pending>,
     tx_in_flight: Option<CallId>,
+    /// The critical security event in flight, its next try, the failures so far.
+    security_in_flight: Option<CallId>,
+    security_retry_at: Option<Instant>,
+    security_failures: u32,
     unlocks: BTreeMap<(i32, i32), String>,
     /// CSMS calls the application answers, by CALL id.
     app_calls: BTreeMap<String, flows::AppCall>,
@@ -322,6 +334,9 @@ impl ChargePoint {
             reported: BTreeMap::new(),
             pending: HashMap::new(),
             tx_in_flight: None,
+            security_in_flight: None,
+            security_retry_at: None,
+            security_failures: 0,
             unlocks: BTreeMap::new(),
             app_calls: BTreeMap::new(),
             reset_scheduled: false,
@@ -338,6 +353,8 @@ impl ChargePoint {
         cp.schedule_aligned(now);
         // A station reset with ImmediateAndResume starts again here (B13.FR.23).
         cp.resume_transactions(now, None);
+        // Every construction is a start of the station (A04, Appendix 1).
+        cp.raise_own(now, "StartupOfTheDevice", None);
         cp
     }
 
@@ -495,8 +512,36 @@ impl ChargePoint {
                     self.schedule_ended_sample(evse, now);
                 }
             }
+            // The password and the profile are security parameters (no value in the event).
+            "SecurityCtrlr/BasicAuthPassword" | "SecurityCtrlr/SecurityProfile" => {
+                self.raise_own(now, "ReconfigurationOfSecurityParameters", Some(key));
+            }
             _ => {}
         }
+    }
+
+    /// Sets the clock from the CSMS's time; a jump beyond
+    /// `ClockCtrlr.TimeAdjustmentReportingThreshold` (0: never) is the
+    /// security event SettingSystemTime.
+    fn sync_clock(&mut self, now: Instant, utc: DateTime<Utc>) {
+        let jump = (utc - self.clock.at(now)).num_seconds().unsigned_abs();
+        self.clock = WallClock::new(now, utc);
+        self.schedule_aligned(now);
+        let threshold = self.var_int("ClockCtrlr/TimeAdjustmentReportingThreshold");
+        if threshold > 0 && jump > threshold.unsigned_abs() {
+            let info = format!("adjusted by {jump} s");
+            self.raise_own(now, "SettingSystemTime", Some(&info));
+        }
+    }
+
+    /// Asks the application to reboot; the reset is a security event.
+    fn reboot(&mut self, now: Instant, evse: Option<i32>) {
+        let info = match evse {
+            Some(e) => format!("EVSE {e}"),
+            None => "station".to_owned(),
+        };
+        self.raise_own(now, "ResetOrReboot", Some(&info));
+        self.events.push_back(Event::Reboot { evse });
     }
 
     fn changed(&mut self) {
@@ -685,8 +730,7 @@ impl ChargePoint {
                         .iter()
                         .any(|s| s == "Heartbeat")
                     {
-                        self.clock = WallClock::new(now, r.current_time);
-                        self.schedule_aligned(now);
+                        self.sync_clock(now, r.current_time);
                     }
                 }
             }
@@ -694,6 +738,7 @@ impl ChargePoint {
                 self.on_authorize_response(now, evse, token, result)
             }
             Pending::TransactionEvent => self.on_transaction_response(now, call, result),
+            Pending::SecurityEvent => self.on_security_response(now, call, result),
             Pending::Other => {}
         }
     }
@@ -708,8 +753,7 @@ impl ChargePoint {
                     .iter()
                     .any(|s| s == "Heartbeat")
                 {
-                    self.clock = WallClock::new(now, r.current_time);
-                    self.schedule_aligned(now);
+                    self.sync_clock(now, r.current_time);
                 }
                 self.events
                     .push_back(Event::Registered { status: r.status });
@@ -834,6 +878,9 @@ impl ChargePoint {
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
         }
+        if self.security_retry_at.is_some_and(|t| t <= now) {
+            self.security_retry_at = None;
+        }
         let late: Vec<i32> = self
             .connect_by
             .iter()
@@ -908,6 +955,8 @@ impl Machine for ChargePoint {
         self.conn = None;
         self.pending.clear();
         self.tx_in_flight = None;
+        self.security_in_flight = None;
+        self.security_retry_at = None;
         self.unlocks.clear();
         self.app_calls.clear();
         self.boot_at = None;
@@ -929,6 +978,7 @@ impl Machine for ChargePoint {
             self.boot_at,
             self.heartbeat_at,
             self.retry_at,
+            self.security_retry_at,
             self.aligned_at,
             self.aligned_ended_at,
             self.sample_at.values().min().copied(),

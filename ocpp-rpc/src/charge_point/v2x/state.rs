@@ -51,6 +51,9 @@ pub struct State {
     /// SetMonitoringLevel's severity (`None`: every severity is reported).
     #[serde(default)]
     pub monitoring_level: Option<i32>,
+    /// Critical security events not yet acknowledged, oldest first (A04.FR.02).
+    #[serde(default)]
+    pub security_queue: VecDeque<v21::SecurityEventNotificationRequest>,
 }
 
 /// A variable monitor (N04).
@@ -114,6 +117,7 @@ impl State {
             monitors: BTreeMap::new(),
             monitor_counter: 0,
             monitoring_level: None,
+            security_queue: VecDeque::new(),
         }
     }
 }

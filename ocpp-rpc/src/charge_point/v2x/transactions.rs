@@ -694,6 +694,7 @@ impl ChargePoint {
 
     /// Sends the head of the queue when nothing else of it is in flight.
     pub(super) fn pump(&mut self, now: Instant) {
+        self.pump_security(now);
         if !self.can_send() || self.tx_in_flight.is_some() || self.retry_at.is_some_and(|t| t > now)
         {
             return;
@@ -1135,7 +1136,7 @@ impl ChargePoint {
         }
         if self.reset_scheduled && (1..=self.evse_count()).all(|e| !busy(self, e)) {
             self.reset_scheduled = false;
-            self.events.push_back(Event::Reboot { evse: None });
+            self.reboot(now, None);
         }
         self.changed();
         self.report_status(now);
